@@ -1,0 +1,95 @@
+"""The main job end to end: embedded default, real 2021 TSVs, Delta and Parquet outputs,
+and the same job under spark-submit on a local cluster (separate executor JVMs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from deltalake import DeltaTable
+
+from jobs import score
+
+REPO = Path(__file__).resolve().parents[1]
+SMALL = ["--set", "synthetic.num_raters=300", "--set", "synthetic.num_notes=80",
+         "--set", "synthetic.num_ratings=4000", "--set", "mf.tolerance=1e-9"]
+TABLES = {"note_params", "rater_params", "global_params", "rater_ids", "note_ids", "run_metadata"}
+
+
+@pytest.fixture(scope="module")
+def default_run(spark, tmp_path_factory):
+    out = tmp_path_factory.mktemp("default")
+    assert score.main(["--outdir", str(out), *SMALL]) == 0
+    return out
+
+
+def test_default_run_writes_versioned_delta_tables(default_run):
+    tables = default_run / "tables"
+    assert {p.name for p in tables.iterdir()} == TABLES
+    for name in TABLES:
+        table = DeltaTable(str(tables / name))
+        assert table.version() == 0
+        assert table.to_pyarrow_table().num_rows > 0
+    notes = DeltaTable(str(tables / "note_params")).to_pandas()
+    assert list(notes.columns) == ["noteId", "internalNoteIntercept", "internalNoteFactor1", "numRatings"]
+    assert len(notes) == 80 and notes.numRatings.sum() == 4000
+
+
+def test_run_metadata_records_config_counts_and_fingerprint(default_run):
+    meta = DeltaTable(str(default_run / "tables" / "run_metadata")).to_pandas().iloc[0]
+    config = json.loads(meta.config)
+    assert config["mf"]["tolerance"] == 1e-9 and meta.seed == config["mf"]["seed"]
+    counts = json.loads(meta.rowCounts)
+    assert counts["fit"]["ratings"] == 4000
+    assert meta.inputFingerprint.startswith("4000:")
+    glob = DeltaTable(str(default_run / "tables" / "global_params")).to_pandas().iloc[0]
+    assert meta.sweeps == glob.sweeps and meta.finalObjective == pytest.approx(glob.objective)
+
+
+def test_same_seed_same_tables_in_parquet(spark, default_run, tmp_path):
+    assert score.main(["--outdir", str(tmp_path), "--format", "parquet", *SMALL]) == 0
+    again = pd.read_parquet(tmp_path / "tables" / "note_params").sort_values("noteId")
+    first = DeltaTable(str(default_run / "tables" / "note_params")).to_pandas().sort_values("noteId")
+    np.testing.assert_allclose(again.internalNoteIntercept, first.internalNoteIntercept, atol=1e-12)
+
+
+def test_real_2021_snapshot_through_the_job(spark, shared_dir, tmp_path):
+    src = shared_dir / "data/real/colinfraser-birdwatch_data_guide"
+    rc = score.main(["--ratings", str(src / "ratings-00000.tsv"), "--notes", str(src / "notes-00000.tsv"),
+                     "--outdir", str(tmp_path), "--format", "parquet"])
+    assert rc == 0
+    meta = pd.read_parquet(tmp_path / "tables" / "run_metadata").iloc[0]
+    counts = json.loads(meta.rowCounts)
+    assert counts["inputs"]["ratings"]["rows_read"] == 13559
+    assert counts["inputs"]["notes"]["rows_read"] == 4880
+    # Independently: ratings with a label (helpful or notHelpful set; SOURCES.md notes that
+    # rows with neither are dropped by the scorer) and the notes they touch.
+    raw = pd.read_csv(src / "ratings-00000.tsv", sep="\t", dtype={"participantId": str})
+    labelled = raw[(raw.helpful == 1) | (raw.notHelpful == 1)]
+    assert counts["fit"]["ratings"] == len(labelled)
+    notes = pd.read_parquet(tmp_path / "tables" / "note_params")
+    assert set(notes.noteId) == set(labelled.noteId)
+    assert notes.numRatings.sum() == len(labelled)
+    assert np.isfinite(notes.internalNoteIntercept).all()
+
+
+@pytest.mark.slow
+def test_spark_submit_on_local_cluster_matches_in_process(default_run, tmp_path):
+    """Executors in separate JVMs; same seed must give the same parameters."""
+    spark_submit = Path(sys.executable).parent / "spark-submit"
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    cmd = [str(spark_submit), "--master", "local-cluster[2,1,1024]", "--conf", "spark.ui.enabled=false",
+           str(REPO / "jobs" / "score.py"), "--outdir", str(tmp_path), "--format", "parquet", *SMALL]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "cnscore: scored 4000 ratings" in proc.stdout
+    remote = pd.read_parquet(tmp_path / "tables" / "note_params").sort_values("noteId")
+    local = DeltaTable(str(default_run / "tables" / "note_params")).to_pandas().sort_values("noteId")
+    np.testing.assert_allclose(remote.internalNoteIntercept, local.internalNoteIntercept, atol=1e-9)
+    np.testing.assert_allclose(remote.internalNoteFactor1, local.internalNoteFactor1, atol=1e-9)

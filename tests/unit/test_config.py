@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import pytest
+
+from cnscore.config import ConfigError, MFConfig, load_config
+
+
+def test_defaults_yaml_and_overrides_compose():
+    cfg = load_config([{"mf": {"num_factors": 2}}, {"mf": {"seed": 5}}],
+                      ["mf.tolerance=1e-9", "output.format=parquet", "mf.rating_per_note_loss_ratio=null"])
+    assert cfg.mf.num_factors == 2 and cfg.mf.seed == 5
+    assert cfg.mf.tolerance == 1e-9 and cfg.output.format == "parquet"
+    assert cfg.mf.rating_per_note_loss_ratio is None
+    assert cfg.mf.note_intercept_lambda == MFConfig().note_intercept_lambda
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("mf.num_factor=2", "unknown keys"),
+        ("mf.num_factors=0", "num_factors"),
+        ("mf.note_factor_lambda=-1", "note_factor_lambda"),
+        ("mf.max_sweeps=abc", "must be a number"),
+        ("mf.fit_global_intercept=3", "true or false"),
+        ("output.format=csv", "output.format"),
+        ("input.bad_rows=ignore", "bad_rows"),
+        ("mf.diamond_lambda=0.5", None),
+        ("nonsense", "section.key=value"),
+    ],
+)
+def test_bad_values_are_rejected_with_the_key_named(override, message):
+    if message is None:  # valid on its own
+        assert load_config([], [override]).mf.diamond_lambda == 0.5
+        return
+    with pytest.raises(ConfigError, match=message):
+        load_config([], [override])
+
+
+def test_diamond_needs_rank_one():
+    with pytest.raises(ConfigError, match="diamond"):
+        MFConfig(num_factors=2, diamond_lambda=0.1)
