@@ -109,6 +109,74 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class CoordinationConfig:
+    """Coordination detection (shared docs/reference.md §1.6 step 3, §4.1, §4.2).
+
+    Defaults are the reference's values; the engineering knobs at the end are ours.
+    """
+
+    # High-volume raters (§1.6 step 3)
+    high_volume_short_days: int = 7  # first counting window, days before the run time
+    high_volume_long_days: int = 28  # second counting window
+    high_volume_quantile: float = 0.999  # flagged when strictly above this exact percentile
+    # The reference skips the tag below 200 distinct notes; None never skips (our default).
+    high_volume_skip_below_notes: int | None = None
+    # Author -> rater affinity and coverage (§4.1.1), HELPFUL ratings only
+    affinity_min_denominator: int = 10  # affinity / coverage is null below this many
+    writer_coverage_1m: float = 0.2  # link when coverage within 1 minute >= this
+    writer_coverage_5m: float = 0.3  # ... within 5 minutes
+    writer_coverage_20m: float = 0.4  # ... within 20 minutes
+    rater_affinity_1m: float = 0.2  # link when affinity within 1 minute >= this
+    rater_affinity_5m: float = 0.45  # ... within 5 minutes
+    rater_affinity_20m: float = 0.7  # ... within 20 minutes
+    # Co-rating pairs (§4.1.2)
+    corating_window_millis: int = 1_200_000  # two ratings co-occur when <= 20 minutes apart
+    corating_within_note: bool = True  # reference: both ratings on the same note of the post
+    min_unique_posts: int = 10  # raters rating fewer distinct posts are dropped
+    pmi_pseudocounts: int = 500  # added to each rater total in the smoothed PMI
+    min_sim_pseudocounts: int = 10  # added to the smaller total in minSim
+    npmi_threshold: float = 0.55  # link when smoothed NPMI >= this
+    min_sim_threshold: float = 0.4  # ... or minSim >= this
+    # Quasi-cliques (§4.2)
+    quasi_clique_recency_days: int = 91  # notes created within 13 weeks of the newest note
+    note_inclusion_threshold: float = 0.25  # a group action is done by >= this share of members
+    min_inclusion_ratings: int = 4  # ... and by >= min(members, this) members
+    rater_inclusion_threshold: float = 0.25  # each member matches >= this share of posts
+    min_clique_posts: int = 25  # posts with a group action needed to accept a new member
+    min_clique_raters: int = 5  # smaller quasi-cliques are discarded
+    max_clique_growth_steps: int = 2000  # growth iterations per seed
+    min_aligned_ratings: int = 5  # collision pairs kept when they collide this often
+    min_seed_collisions: int = 50  # seeds collide strictly more often than this
+    # Apply (§4.1.4): the reference returns ratings unfiltered below 200 notes; None never does.
+    apply_skip_below_notes: int | None = None
+    # Engineering knobs (ours): skew handling and bounds.
+    salt_hot_key_rows: int = 1000  # a join key with more rows than this is split by salting
+    salt_rows_per_task: int = 250  # target left-side rows per salt of a hot key
+    max_salts: int = 64  # upper bound on salts per hot key
+    components_max_iterations: int = 60  # label propagation gives up (error) after this many
+    max_driver_clique_ratings: int = 2_000_000  # bound on ratings collected for clique growth
+
+    def __post_init__(self) -> None:
+        _finite_nonneg(
+            self, "writer_coverage_1m", "writer_coverage_5m", "writer_coverage_20m",
+            "rater_affinity_1m", "rater_affinity_5m", "rater_affinity_20m", "npmi_threshold",
+            "min_sim_threshold", "note_inclusion_threshold", "rater_inclusion_threshold",
+        )
+        if not 0.0 <= self.high_volume_quantile <= 1.0:
+            raise ConfigError(
+                f"CoordinationConfig.high_volume_quantile must be in [0, 1], "
+                f"got {self.high_volume_quantile}"
+            )
+        # Pseudo-counts and minimum counts may be 0; windows, bounds and sizes must be >= 1.
+        may_be_zero = {"pmi_pseudocounts", "min_sim_pseudocounts", "min_unique_posts"}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                continue
+            if value < (0 if f.name in may_be_zero else 1):
+                raise ConfigError(f"CoordinationConfig.{f.name} is out of range: {value}")
+
+@dataclass(frozen=True)
 class ScoreConfig:
     """Everything the score job needs."""
 
@@ -116,6 +184,7 @@ class ScoreConfig:
     input: InputConfig = field(default_factory=InputConfig)
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    coordination: CoordinationConfig = field(default_factory=CoordinationConfig)
 
 
 def _coerce(name: str, value: Any, hint: str) -> Any:

@@ -46,7 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def load(args: argparse.Namespace) -> tuple[ScoreConfig, dict[str, str]]:
     """Config documents (default file first), then --set, --seed and --format overrides."""
-    documents = [yaml.safe_load(Path(p).read_text()) or {} for p in [DEFAULT_CONF, *args.conf]]
+    # The default file may be absent where only the packages were shipped (cluster mode).
+    paths = ([DEFAULT_CONF] if DEFAULT_CONF.is_file() else []) + [Path(p) for p in args.conf]
+    documents = [yaml.safe_load(p.read_text()) or {} for p in paths]
     spark_conf: dict[str, str] = {}
     for doc in documents:
         spark_conf.update({k: str(v) for k, v in (doc.pop("spark", None) or {}).items()})

@@ -17,11 +17,8 @@ exact block minimization (so the objective never increases):
 
 from __future__ import annotations
 
-import logging
-import time
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -30,19 +27,11 @@ from pyspark.sql import types as T
 from cnscore.columns import ParamCols, factor_cols
 from cnscore.config import MFConfig
 from cnscore.mf.init import random_params, warm_params, xavier_bound
-from cnscore.mf.objective import (
-    PenaltyWeights,
-    apply_flips,
-    flip_signs,
-    intercept_shift,
-    penalty_weights,
-    side_penalty,
-)
+from cnscore.mf.loop import run_sweeps, sweep_objective
+from cnscore.mf.objective import PenaltyWeights, penalty_weights
 from cnscore.mf.solve import solve_batch
 from cnscore.mf.stats import sufficient_stats
 from cnscore.schemas import MF_RATINGS, validate_schema
-
-log = logging.getLogger("cnscore.mf")
 
 NOTE, RATER, LABEL = ParamCols.NOTE_IDX, ParamCols.RATER_IDX, ParamCols.LABEL
 
@@ -140,37 +129,6 @@ def _initial_raters(problem: _Problem, init: DataFrame | None, cfg: MFConfig) ->
     return params.toPandas().sort_values(RATER, ignore_index=True)
 
 
-def _shift_intercepts(problem: _Problem, notes, raters, mu: float) -> tuple[float, float]:
-    """After a sweep: the exact best shift of mu (and, when every intercept family is
-    penalized and there is no diamond term, of all note and rater intercepts together).
-
-    Updates `notes` and `raters` in place; returns the new SSE and mu. The SSE moves by an exact
-    quadratic in the total shift, so no extra pass over the ratings is needed.
-    """
-    n, w = problem.num_ratings, problem.weights
-    sse, residual = float(raters["sse"].sum()), float(raters["res"].sum())
-    fit_mu = problem.cfg.fit_global_intercept
-    families = [(w.note[0], len(notes), float(notes["intercept"].sum())),
-                (w.rater[0], len(raters), float(raters["intercept"].sum()))]
-    mu_family = [(w.mu, 1, mu)] if fit_mu else []
-    shifts = None if w.note[2] > 0 else intercept_shift(families + mu_family, residual, n)
-    if shifts is None:  # mu alone, in closed form (or nothing to move)
-        shifts = [0.0, 0.0, (residual - w.mu * mu) / (n + w.mu) if fit_mu else 0.0]
-    elif not fit_mu:
-        shifts.append(0.0)
-    notes["intercept"] += shifts[0]
-    raters["intercept"] += shifts[1]
-    total = sum(shifts)
-    sse += -2.0 * total * residual + n * total * total
-    return sse, mu + shifts[2]
-
-
-def _sweep_objective(problem: _Problem, notes, raters, sse: float, mu: float) -> float:
-    k, w = problem.cfg.num_factors, problem.weights
-    total = sse + side_penalty(notes, w.note, k) + side_penalty(raters, w.rater, k) + w.mu * mu * mu
-    return total / problem.num_ratings
-
-
 def fit_mf(
     ratings: DataFrame,
     cfg: MFConfig,
@@ -201,37 +159,18 @@ def fit_mf(
         raters = problem.solve(RATER, warm_notes, mu)
     else:
         raters = _initial_raters(problem, rater_init, cfg)
-    history: list[float] = []
-    converged, started = False, time.time()
-    n = problem.num_ratings
-    for sweep in range(1, cfg.max_sweeps + 1):
-        notes = problem.solve(NOTE, raters, mu)
-        raters = problem.solve(RATER, notes, mu)
-        sse, mu = _shift_intercepts(problem, notes, raters, mu)
-        history.append(_sweep_objective(problem, notes, raters, sse, mu))
-        change = abs(history[-2] - history[-1]) / max(abs(history[-1]), 1e-300) if sweep > 1 else np.inf
-        log.info(
-            "sweep %d: loss %.10g, relative change %.3g, mu %.6f, %.1fs",
-            sweep, history[-1], change, mu, time.time() - started,
-        )
-        if change < cfg.tolerance:
-            converged = True
-            break
-    if not converged:
-        log.warning("ALS stopped at max_sweeps=%d before reaching tolerance %g", cfg.max_sweeps, cfg.tolerance)
-    if cfg.flip_factors:
-        flips = flip_signs(raters, cfg.num_factors)
-        notes, raters = apply_flips(notes, flips, cfg.num_factors), apply_flips(raters, flips, cfg.num_factors)
+    outcome = run_sweeps(problem, raters, mu)
+    notes, raters, mu = outcome.notes, outcome.raters, outcome.mu
     result = MFResult(
         notes=problem.to_df(notes, NOTE),
         raters=problem.to_df(raters, RATER),
         global_intercept=mu,
-        objective=history[-1],
-        train_mse=sse / n,
-        sweeps=len(history),
-        converged=converged,
-        history=tuple(history),
-        num_ratings=n,
+        objective=outcome.history[-1],
+        train_mse=outcome.sse / problem.num_ratings,
+        sweeps=len(outcome.history),
+        converged=outcome.converged,
+        history=outcome.history,
+        num_ratings=problem.num_ratings,
         num_notes=problem.num_notes,
         num_raters=problem.num_raters,
     )
@@ -256,7 +195,7 @@ def fit_notes_frozen(
     rater_params = raters.select(*rater_cols).join(used, on=RATER, how="left_semi").toPandas()
     notes = problem.solve(NOTE, rater_params, global_intercept)
     sse = float(notes["sse"].sum())
-    objective = _sweep_objective(problem, notes, rater_params, sse, global_intercept)
+    objective = sweep_objective(problem, notes, rater_params, sse, global_intercept)
     result = MFResult(
         notes=problem.to_df(notes, NOTE),
         raters=raters,

@@ -76,3 +76,21 @@ def test_frozen_mode_uses_the_per_note_loss_ratio(dense, fits):
     w = weak.notes.toPandas()
     # rho * lambda = 150 on the intercept shrinks every note hard towards 0
     assert s.intercept.abs().mean() < 0.5 * w.intercept.abs().mean()
+
+
+def test_in_memory_engine_matches_spark_engine(dense, fits):
+    from cnscore.mf.local import fit_mf_local
+    from cnscore.mf.init import random_params, xavier_bound
+
+    cfg = MFConfig(seed=3, tolerance=1e-9)
+    frame = dense.toPandas()
+    raters = frame[["raterIdx"]].drop_duplicates()
+    init = random_params(dense.sparkSession.createDataFrame(raters), key="raterIdx", side="rater",
+                         num_factors=1, seed=3, bound=xavier_bound(len(raters), 1)).toPandas()
+    local = fit_mf_local(frame.raterIdx.to_numpy(), frame.noteIdx.to_numpy(), frame.helpfulNum.to_numpy(),
+                         cfg, init.sort_values("raterIdx", ignore_index=True))
+    spark_fit = fits[1]
+    assert local.sweeps == spark_fit.sweeps
+    assert local.objective == pytest.approx(spark_fit.objective, rel=1e-12)
+    notes = spark_fit.notes.toPandas().sort_values("noteIdx")
+    np.testing.assert_allclose(local.notes.sort_values("noteIdx").intercept, notes.intercept, atol=1e-10)

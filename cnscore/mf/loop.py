@@ -1,0 +1,88 @@
+"""The ALS sweep loop, shared by the Spark engine (cnscore.mf.als) and the in-memory one
+(cnscore.mf.local): both give it a "problem" with `cfg`, `weights`, `num_ratings` and
+`solve(key, fixed_params, mu) -> solved` (pandas: key, intercept, factor1..k, sse, res)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cnscore.columns import ParamCols
+from cnscore.mf.objective import apply_flips, flip_signs, intercept_shift, side_penalty
+
+log = logging.getLogger("cnscore.mf")
+
+NOTE, RATER = ParamCols.NOTE_IDX, ParamCols.RATER_IDX
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    notes: pd.DataFrame
+    raters: pd.DataFrame
+    mu: float
+    sse: float
+    history: tuple[float, ...]
+    converged: bool
+
+
+def _shift_intercepts(problem, notes, raters, mu: float) -> tuple[float, float]:
+    """After a sweep: the exact best shift of mu (and, when every intercept family is
+    penalized and there is no diamond term, of all note and rater intercepts together).
+
+    Updates `notes` and `raters` in place; returns the new SSE and mu. The SSE moves by an exact
+    quadratic in the total shift, so no extra pass over the ratings is needed.
+    """
+    n, w = problem.num_ratings, problem.weights
+    sse, residual = float(raters["sse"].sum()), float(raters["res"].sum())
+    fit_mu = problem.cfg.fit_global_intercept
+    families = [(w.note[0], len(notes), float(notes["intercept"].sum())),
+                (w.rater[0], len(raters), float(raters["intercept"].sum()))]
+    mu_family = [(w.mu, 1, mu)] if fit_mu else []
+    shifts = None if w.note[2] > 0 else intercept_shift(families + mu_family, residual, n)
+    if shifts is None:  # mu alone, in closed form (or nothing to move)
+        shifts = [0.0, 0.0, (residual - w.mu * mu) / (n + w.mu) if fit_mu else 0.0]
+    elif not fit_mu:
+        shifts.append(0.0)
+    notes["intercept"] += shifts[0]
+    raters["intercept"] += shifts[1]
+    total = sum(shifts)
+    sse += -2.0 * total * residual + n * total * total
+    return sse, mu + shifts[2]
+
+
+def sweep_objective(problem, notes, raters, sse: float, mu: float) -> float:
+    k, w = problem.cfg.num_factors, problem.weights
+    total = sse + side_penalty(notes, w.note, k) + side_penalty(raters, w.rater, k) + w.mu * mu * mu
+    return total / problem.num_ratings
+
+
+
+def run_sweeps(problem, raters: pd.DataFrame, mu: float) -> SweepOutcome:
+    """Alternate note and rater half-steps from `raters` until the relative change of the loss
+    is below cfg.tolerance or cfg.max_sweeps; then apply the sign rule if configured."""
+    cfg = problem.cfg
+    history: list[float] = []
+    converged, started = False, time.time()
+    for sweep in range(1, cfg.max_sweeps + 1):
+        notes = problem.solve(NOTE, raters, mu)
+        raters = problem.solve(RATER, notes, mu)
+        sse, mu = _shift_intercepts(problem, notes, raters, mu)
+        history.append(sweep_objective(problem, notes, raters, sse, mu))
+        change = abs(history[-2] - history[-1]) / max(abs(history[-1]), 1e-300) if sweep > 1 else np.inf
+        log.info(
+            "sweep %d: loss %.10g, relative change %.3g, mu %.6f, %.1fs",
+            sweep, history[-1], change, mu, time.time() - started,
+        )
+        if change < cfg.tolerance:
+            converged = True
+            break
+    if not converged:
+        log.warning("ALS stopped at max_sweeps=%d before tolerance %g", cfg.max_sweeps, cfg.tolerance)
+    if cfg.flip_factors:
+        flips = flip_signs(raters, cfg.num_factors)
+        notes, raters = apply_flips(notes, flips, cfg.num_factors), apply_flips(raters, flips, cfg.num_factors)
+    return SweepOutcome(notes, raters, mu, sse, tuple(history), converged)
