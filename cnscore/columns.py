@@ -117,6 +117,7 @@ class ParamCols:
     RATER_INTERCEPT = "internalRaterIntercept"
     RATER_FACTOR_PREFIX = "internalRaterFactor"
     GLOBAL_INTERCEPT = "globalIntercept"
+    QUALITY_SENSITIVITY = "qualitySensitivity"  # QS-MF's gamma per rater
 
 
 def factor_cols(prefix: str, num_factors: int) -> list[str]:

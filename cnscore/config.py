@@ -47,6 +47,13 @@ class MFConfig:
     init_factor_bound: float | None = None  # None: Xavier-uniform bound sqrt(6 / (n + k))
     flip_factors: bool = True  # the reference's rule: most raters get negative factors
     num_partitions: int | None = None  # None: spark.sql.shuffle.partitions
+    # "standard": the reference's model. "qsmf": quality-sensitive MF, prediction
+    # mu + i_u + gamma_u * i_n + f_u . f_n with gamma_u >= 0 per rater (cnscore.mf.qsmf).
+    model: Literal["standard", "qsmf"] = "standard"
+    qs_rounds: int = 5  # slow-step (gamma) updates, each after a full ALS fit; the paper used 5
+    # Mean-form weight of sum_u (gamma_u - 1)^2, like the other rater terms (x N / #raters in
+    # sum form). Small enough that a rater with ~20 ratings can move gamma to 0.
+    qs_gamma_lambda: float = 0.03
 
     def __post_init__(self) -> None:
         if self.num_factors < 1:
@@ -68,6 +75,11 @@ class MFConfig:
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ConfigError(f"MFConfig.{name} must be > 0, got {value}")
+        if self.model not in ("standard", "qsmf"):
+            raise ConfigError(f"MFConfig.model must be 'standard' or 'qsmf', got {self.model}")
+        if self.qs_rounds < 1:
+            raise ConfigError(f"MFConfig.qs_rounds must be >= 1, got {self.qs_rounds}")
+        _finite_nonneg(self, "qs_gamma_lambda")
         if self.diamond_lambda > 0 and self.num_factors != 1:
             raise ConfigError("MFConfig.diamond_lambda > 0 is supported only with num_factors=1")
 

@@ -41,6 +41,12 @@ class PlantedModel:
     cuts: tuple[float, float] = (0.35, 0.65)  # latent score -> 0 / 0.5 / 1
     rater_activity_shape: float = 1.3  # Pareto tail of ratings per rater
     note_popularity_sigma: float = 0.6  # log-normal spread of ratings per note
+    # Bad raters (QS-MF evaluation): this fraction of raters ignores note quality, split evenly
+    # into partisan (viewpoint only), random, always HELPFUL and always NOT_HELPFUL.
+    bad_rater_fraction: float = 0.0
+
+
+BAD_KINDS = ("partisan", "random", "always_helpful", "always_not_helpful")
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,8 @@ def generate(
         + rng.normal(0, model.noise_sd, num_ratings)
     )
     level = np.digitize(latent, model.cuts)  # 0, 1, 2
+    kind = _bad_kinds(rng, num_raters, model.bad_rater_fraction)
+    level = _bad_levels(rng, level, kind[rater_idx], model, rater_view[rater_idx] * note_view[note_idx])
     rater_ids = _participant_ids(seed, num_raters, "rater")
     author_ids = _participant_ids(seed, max(num_notes // 3, 1), "author")
     note_ids = 1_700_000_000_000_000_000 + np.arange(num_notes, dtype=np.int64) * 7919 + seed
@@ -130,9 +138,30 @@ def generate(
         user_enrollment=enrollment,
         truth_notes=pd.DataFrame({"noteId": note_ids, "quality": quality, "viewpoint": note_view}),
         truth_raters=pd.DataFrame(
-            {"raterParticipantId": rater_ids, "viewpoint": rater_view, "bias": rater_bias}
+            {"raterParticipantId": rater_ids, "viewpoint": rater_view, "bias": rater_bias,
+             "kind": kind}
         ),
     )
+
+
+def _bad_kinds(rng, num_raters: int, fraction: float) -> np.ndarray:
+    kind = np.full(num_raters, "good", dtype=object)
+    bad = rng.permutation(num_raters)[: int(round(fraction * num_raters))]
+    kind[bad] = np.array(BAD_KINDS, dtype=object)[np.arange(len(bad)) % len(BAD_KINDS)]
+    return kind
+
+
+def _bad_levels(rng, level, kind, model: PlantedModel, view_product) -> np.ndarray:
+    """Replace bad raters' levels: they do not look at quality."""
+    out = level.copy()
+    partisan = kind == "partisan"
+    noise = rng.normal(0, model.noise_sd, len(level))
+    out[partisan] = np.digitize(model.base + 2.0 * view_product + noise, model.cuts)[partisan]
+    random = kind == "random"
+    out[random] = rng.integers(0, 3, len(level))[random]
+    out[kind == "always_helpful"] = 2
+    out[kind == "always_not_helpful"] = 0
+    return out
 
 
 def _notes_frame(rng, note_ids, author_ids, created) -> pd.DataFrame:

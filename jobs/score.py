@@ -40,6 +40,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         metavar="KEY=VALUE", help="config override, e.g. mf.num_factors=2")
     parser.add_argument("--seed", type=int, help="MF seed (same as --set mf.seed=N)")
     parser.add_argument("--format", choices=["delta", "parquet"], help="table format")
+    parser.add_argument("--mf-model", choices=["standard", "qsmf"],
+                        help="MF model (same as --set mf.model=...); qsmf = quality-sensitive MF")
     parser.add_argument("--master", help="Spark master for python -m runs, e.g. local[2]")
     return parser.parse_args(argv)
 
@@ -57,6 +59,8 @@ def load(args: argparse.Namespace) -> tuple[ScoreConfig, dict[str, str]]:
         overrides.append(f"mf.seed={args.seed}")
     if args.format:
         overrides.append(f"output.format={args.format}")
+    if args.mf_model:
+        overrides.append(f"mf.model={args.mf_model}")
     return load_config(documents, overrides), spark_conf
 
 

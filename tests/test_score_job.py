@@ -93,3 +93,13 @@ def test_spark_submit_on_local_cluster_matches_in_process(default_run, tmp_path)
     local = DeltaTable(str(default_run / "tables" / "note_params")).to_pandas().sort_values("noteId")
     np.testing.assert_allclose(remote.internalNoteIntercept, local.internalNoteIntercept, atol=1e-9)
     np.testing.assert_allclose(remote.internalNoteFactor1, local.internalNoteFactor1, atol=1e-9)
+
+
+def test_qsmf_model_adds_quality_sensitivity(spark, tmp_path):
+    args = ["--outdir", str(tmp_path), "--format", "parquet", "--mf-model", "qsmf",
+            "--set", "mf.qs_rounds=2", *SMALL]
+    assert score.main(args) == 0
+    raters = pd.read_parquet(tmp_path / "tables" / "rater_params")
+    assert "qualitySensitivity" in raters.columns
+    assert (raters.qualitySensitivity >= 0).all()
+    assert raters.qualitySensitivity.mean() == pytest.approx(1.0, abs=1e-9)

@@ -29,8 +29,9 @@ from cnscore.config import MFConfig
 from cnscore.mf.init import random_params, warm_params, xavier_bound
 from cnscore.mf.loop import run_sweeps, sweep_objective
 from cnscore.mf.objective import PenaltyWeights, penalty_weights
+from cnscore.mf.qsmf import run_qsmf
 from cnscore.mf.solve import solve_batch
-from cnscore.mf.stats import sufficient_stats
+from cnscore.mf.stats import gamma_stats, sufficient_stats
 from cnscore.schemas import MF_RATINGS, validate_schema
 
 NOTE, RATER, LABEL = ParamCols.NOTE_IDX, ParamCols.RATER_IDX, ParamCols.LABEL
@@ -38,7 +39,8 @@ NOTE, RATER, LABEL = ParamCols.NOTE_IDX, ParamCols.RATER_IDX, ParamCols.LABEL
 
 @dataclass(frozen=True)
 class MFResult:
-    """A fitted model. Parameter tables are keyed by dense index: key, intercept, factor1..k."""
+    """A fitted model. Parameter tables are keyed by dense index: key, intercept, factor1..k
+    (QS-MF rater tables add `gamma`)."""
 
     notes: DataFrame
     raters: DataFrame
@@ -64,7 +66,7 @@ def param_schema(key: str, num_factors: int) -> T.StructType:
     )
 
 
-class _Problem:
+class SparkProblem:
     """The ratings of one fit, partitioned and cached both ways, with their counts."""
 
     def __init__(self, ratings: DataFrame, cfg: MFConfig, *, need_rater_side: bool = True):
@@ -85,10 +87,45 @@ class _Problem:
         self.weights: PenaltyWeights = penalty_weights(
             cfg, self.num_ratings, self.num_notes, self.num_raters
         )
+        self.gamma: pd.DataFrame | None = None  # QS-MF: raterIdx, gamma (None = standard MF)
+        self.gamma_weight = 0.0
+
+    def set_gamma(self, gamma: pd.DataFrame, weight: float) -> None:
+        """Fix every rater's quality sensitivity (QS-MF) for the following half-steps: the
+        ratings caches gain a `gamma` column (a broadcast join keeps their partitioning)."""
+        self.gamma, self.gamma_weight = gamma, weight
+        table = self.spark.createDataFrame(gamma[[RATER, "gamma"]], f"{RATER} int, gamma double")
+        old = (self.by_note, self.by_rater)
+        self.by_note, self.by_rater = (
+            df.select(RATER, NOTE, LABEL).join(F.broadcast(table), RATER, "left")
+            .withColumn("gamma", F.coalesce(F.col("gamma"), F.lit(1.0))).persist()
+            for df in old
+        )
+        for df in old:
+            df.unpersist()
+
+    def gamma_penalty(self) -> float:
+        """lambda_gamma * sum (gamma - 1)^2 in sum form (0 for standard MF)."""
+        if self.gamma is None:
+            return 0.0
+        return self.gamma_weight * float(((self.gamma["gamma"] - 1.0) ** 2).sum())
+
+    def gamma_stats(self, notes: pd.DataFrame, raters: pd.DataFrame, mu: float) -> pd.DataFrame:
+        """raterIdx, zi, ii for the closed-form gamma update (cnscore.mf.stats.gamma_stats)."""
+        stats = gamma_stats(
+            self.by_rater, self.to_df(notes, NOTE), self.to_df(raters, RATER),
+            label=LABEL, mu=mu, num_factors=self.cfg.num_factors,
+        )
+        return stats.toPandas().sort_values(RATER, ignore_index=True)
 
     def to_df(self, params: pd.DataFrame, key: str) -> DataFrame:
+        """A parameter table as a DataFrame (QS-MF rater tables keep their `gamma`)."""
         cols = [key, "intercept", *factor_cols("factor", self.cfg.num_factors)]
-        return self.spark.createDataFrame(params[cols], schema=param_schema(key, self.cfg.num_factors))
+        schema = param_schema(key, self.cfg.num_factors)
+        if "gamma" in params.columns:
+            cols.append("gamma")
+            schema = schema.add("gamma", T.DoubleType(), False)
+        return self.spark.createDataFrame(params[cols], schema=schema)
 
     def solve(self, key: str, fixed: pd.DataFrame, mu: float) -> pd.DataFrame:
         """One half-step: every `key` entity solved given the fixed side's parameters."""
@@ -102,6 +139,7 @@ class _Problem:
             label=LABEL,
             mu=mu,
             num_factors=self.cfg.num_factors,
+            gamma="gamma" if self.gamma is not None else None,
         )
         weights = self.weights.note if is_note else self.weights.rater
         # One row per entity comes back (Arrow); the batched numpy solve is milliseconds even
@@ -115,7 +153,7 @@ class _Problem:
             self.by_rater.unpersist()
 
 
-def _initial_raters(problem: _Problem, init: DataFrame | None, cfg: MFConfig) -> pd.DataFrame:
+def initial_raters(problem: SparkProblem, init: DataFrame | None, cfg: MFConfig) -> pd.DataFrame:
     entities = problem.by_rater.select(RATER).distinct()
     if init is not None:
         params = warm_params(entities, init, key=RATER, num_factors=cfg.num_factors)
@@ -150,7 +188,7 @@ def fit_mf(
         MFResult; the factor signs follow the reference's rule when cfg.flip_factors.
     """
     validate_schema(ratings, MF_RATINGS, where="fit_mf")
-    problem = _Problem(ratings, cfg)
+    problem = SparkProblem(ratings, cfg)
     mu = float(global_intercept_init or 0.0)
     if rater_init is None and note_init is not None:
         warm_notes = warm_params(
@@ -158,16 +196,21 @@ def fit_mf(
         ).toPandas()
         raters = problem.solve(RATER, warm_notes, mu)
     else:
-        raters = _initial_raters(problem, rater_init, cfg)
-    outcome = run_sweeps(problem, raters, mu)
-    notes, raters, mu = outcome.notes, outcome.raters, outcome.mu
+        raters = initial_raters(problem, rater_init, cfg)
+    if cfg.model == "qsmf":
+        qs = run_qsmf(problem, raters, mu)
+        outcome, objective, sweeps = qs.fit, qs.objective, qs.sweeps
+        rater_table = outcome.raters.merge(qs.gamma, on=RATER, how="left")
+    else:
+        outcome = run_sweeps(problem, raters, mu)
+        objective, sweeps, rater_table = outcome.history[-1], len(outcome.history), outcome.raters
     result = MFResult(
-        notes=problem.to_df(notes, NOTE),
-        raters=problem.to_df(raters, RATER),
-        global_intercept=mu,
-        objective=outcome.history[-1],
+        notes=problem.to_df(outcome.notes, NOTE),
+        raters=problem.to_df(rater_table, RATER),
+        global_intercept=outcome.mu,
+        objective=objective,
         train_mse=outcome.sse / problem.num_ratings,
-        sweeps=len(outcome.history),
+        sweeps=sweeps,
         converged=outcome.converged,
         history=outcome.history,
         num_ratings=problem.num_ratings,
@@ -190,7 +233,7 @@ def fit_notes_frozen(
     validate_schema(ratings, MF_RATINGS, where="fit_notes_frozen")
     rater_cols = [RATER, "intercept", *factor_cols("factor", cfg.num_factors)]
     known = ratings.join(raters.select(RATER), on=RATER, how="left_semi")
-    problem = _Problem(known, cfg, need_rater_side=False)
+    problem = SparkProblem(known, cfg, need_rater_side=False)
     used = problem.by_note.select(RATER).distinct()
     rater_params = raters.select(*rater_cols).join(used, on=RATER, how="left_semi").toPandas()
     notes = problem.solve(NOTE, rater_params, global_intercept)

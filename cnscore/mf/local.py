@@ -16,6 +16,7 @@ from cnscore.columns import ParamCols, factor_cols
 from cnscore.config import MFConfig
 from cnscore.mf.loop import run_sweeps
 from cnscore.mf.objective import penalty_weights
+from cnscore.mf.qsmf import run_qsmf
 from cnscore.mf.solve import solve_batch, stat_names
 
 NOTE, RATER = ParamCols.NOTE_IDX, ParamCols.RATER_IDX
@@ -34,18 +35,47 @@ class LocalProblem:
         self.num_ratings = len(self.label)
         self.num_notes, self.num_raters = len(self.present[NOTE]), len(self.present[RATER])
         self.weights = penalty_weights(cfg, self.num_ratings, self.num_notes, self.num_raters)
+        self.gamma: pd.DataFrame | None = None  # QS-MF (see cnscore.mf.als.SparkProblem.set_gamma)
+        self.gamma_weight = 0.0
+        self._rating_gamma = np.ones(self.num_ratings)
+
+    def set_gamma(self, gamma: pd.DataFrame, weight: float) -> None:
+        self.gamma, self.gamma_weight = gamma, weight
+        lookup = np.ones(int(self.ids[RATER].max()) + 1)
+        lookup[gamma[RATER].to_numpy()] = gamma["gamma"].to_numpy()
+        self._rating_gamma = lookup[self.ids[RATER]]
+
+    def gamma_penalty(self) -> float:
+        if self.gamma is None:
+            return 0.0
+        return self.gamma_weight * float(((self.gamma["gamma"] - 1.0) ** 2).sum())
+
+    def _gather(self, params: pd.DataFrame, key: str) -> np.ndarray:
+        """Per rating: (intercept, factor1..k) of its `key` entity (zeros when absent)."""
+        k = self.cfg.num_factors
+        lookup = np.zeros((int(self.ids[key].max()) + 1, k + 1))
+        lookup[params[key].to_numpy()] = params[["intercept", *factor_cols("factor", k)]].to_numpy()
+        return lookup[self.ids[key]]
+
+    def gamma_stats(self, notes: pd.DataFrame, raters: pd.DataFrame, mu: float) -> pd.DataFrame:
+        note_p, rater_p = self._gather(notes, NOTE), self._gather(raters, RATER)
+        z = self.label - mu - rater_p[:, 0] - np.sum(note_p[:, 1:] * rater_p[:, 1:], axis=1)
+        n_keys, present = int(self.ids[RATER].max()) + 1, self.present[RATER]
+        return pd.DataFrame({
+            RATER: present,
+            "zi": np.bincount(self.ids[RATER], z * note_p[:, 0], n_keys)[present],
+            "ii": np.bincount(self.ids[RATER], note_p[:, 0] ** 2, n_keys)[present],
+        })
 
     def solve(self, key: str, fixed: pd.DataFrame, mu: float) -> pd.DataFrame:
         """One half-step: statistics by bincount, then the shared batched solve."""
         fixed_key = RATER if key == NOTE else NOTE
         k = self.cfg.num_factors
-        size = int(self.ids[fixed_key].max()) + 1
-        lookup = np.zeros((size, k + 1))  # entities absent from `fixed` contribute zeros
-        rows = fixed[fixed_key].to_numpy()
-        lookup[rows] = fixed[["intercept", *factor_cols("factor", k)]].to_numpy()
-        gathered = lookup[self.ids[fixed_key]]
-        y = self.label - mu - gathered[:, 0]
-        x = np.column_stack([np.ones(self.num_ratings), gathered[:, 1:]])
+        gathered = self._gather(fixed, fixed_key)
+        # QS-MF: the note intercept's coefficient is the rater's gamma (1 in standard MF).
+        coef = self._rating_gamma
+        y = self.label - mu - (gathered[:, 0] if key == NOTE else coef * gathered[:, 0])
+        x = np.column_stack([coef if key == NOTE else np.ones(self.num_ratings), gathered[:, 1:]])
         keys, n_keys = self.ids[key], int(self.ids[key].max()) + 1
         present = self.present[key]
         gram_names, rhs_names = stat_names(k)
@@ -62,7 +92,7 @@ class LocalProblem:
 @dataclass(frozen=True)
 class LocalFit:
     notes: pd.DataFrame  # noteIdx, intercept, factor1..k
-    raters: pd.DataFrame  # raterIdx, intercept, factor1..k
+    raters: pd.DataFrame  # raterIdx, intercept, factor1..k (+ gamma for QS-MF)
     global_intercept: float
     objective: float
     sweeps: int
@@ -80,13 +110,19 @@ def fit_mf_local(
     """Fit by ALS in memory from the given initial rater parameters (raterIdx, intercept,
     factor1..k), e.g. cnscore.mf.init.random_params collected once."""
     problem = LocalProblem(rater, note, label, cfg)
-    outcome = run_sweeps(problem, rater_init, float(global_intercept_init))
     cols = ["intercept", *factor_cols("factor", cfg.num_factors)]
+    if cfg.model == "qsmf":
+        qs = run_qsmf(problem, rater_init, float(global_intercept_init))
+        outcome, objective, sweeps = qs.fit, qs.objective, qs.sweeps
+        raters = outcome.raters[[RATER, *cols]].merge(qs.gamma, on=RATER, how="left")
+    else:
+        outcome = run_sweeps(problem, rater_init, float(global_intercept_init))
+        objective, sweeps, raters = outcome.history[-1], len(outcome.history), outcome.raters[[RATER, *cols]]
     return LocalFit(
         notes=outcome.notes[[NOTE, *cols]],
-        raters=outcome.raters[[RATER, *cols]],
+        raters=raters,
         global_intercept=outcome.mu,
-        objective=outcome.history[-1],
-        sweeps=len(outcome.history),
+        objective=objective,
+        sweeps=sweeps,
         converged=outcome.converged,
     )

@@ -39,26 +39,33 @@ def _shift_intercepts(problem, notes, raters, mu: float) -> tuple[float, float]:
     n, w = problem.num_ratings, problem.weights
     sse, residual = float(raters["sse"].sum()), float(raters["res"].sum())
     fit_mu = problem.cfg.fit_global_intercept
-    families = [(w.note[0], len(notes), float(notes["intercept"].sum())),
-                (w.rater[0], len(raters), float(raters["intercept"].sum()))]
-    mu_family = [(w.mu, 1, mu)] if fit_mu else []
-    shifts = None if w.note[2] > 0 else intercept_shift(families + mu_family, residual, n)
-    if shifts is None:  # mu alone, in closed form (or nothing to move)
-        shifts = [0.0, 0.0, (residual - w.mu * mu) / (n + w.mu) if fit_mu else 0.0]
-    elif not fit_mu:
-        shifts.append(0.0)
-    notes["intercept"] += shifts[0]
-    raters["intercept"] += shifts[1]
-    total = sum(shifts)
+    # With QS-MF's gamma, a shift of all note intercepts is not uniform across ratings, so only
+    # mu and the rater intercepts move then.
+    move_notes = problem.gamma is None
+    families = [(w.note[0], len(notes), float(notes["intercept"].sum()))] if move_notes else []
+    families.append((w.rater[0], len(raters), float(raters["intercept"].sum())))
+    if fit_mu:
+        families.append((w.mu, 1, mu))
+    found = None if w.note[2] > 0 else intercept_shift(families, residual, n)
+    if found is None:  # mu alone, in closed form (or nothing to move)
+        note_s, rater_s = 0.0, 0.0
+        mu_s = (residual - w.mu * mu) / (n + w.mu) if fit_mu else 0.0
+    else:
+        shifts = iter(found)
+        note_s = next(shifts) if move_notes else 0.0
+        rater_s = next(shifts)
+        mu_s = next(shifts) if fit_mu else 0.0
+    notes["intercept"] += note_s
+    raters["intercept"] += rater_s
+    total = note_s + rater_s + mu_s
     sse += -2.0 * total * residual + n * total * total
-    return sse, mu + shifts[2]
+    return sse, mu + mu_s
 
 
 def sweep_objective(problem, notes, raters, sse: float, mu: float) -> float:
     k, w = problem.cfg.num_factors, problem.weights
     total = sse + side_penalty(notes, w.note, k) + side_penalty(raters, w.rater, k) + w.mu * mu * mu
-    return total / problem.num_ratings
-
+    return (total + problem.gamma_penalty()) / problem.num_ratings
 
 
 def run_sweeps(problem, raters: pd.DataFrame, mu: float) -> SweepOutcome:

@@ -27,6 +27,7 @@ class MFStageResult:
 
     note_params: DataFrame  # noteId, internalNoteIntercept, internalNoteFactor1..k, numRatings
     rater_params: DataFrame  # raterParticipantId, internalRaterIntercept, ..., numRatings
+    #                          (+ qualitySensitivity with QS-MF)
     global_params: DataFrame  # one row: globalIntercept, objective, trainMse, sweeps, converged
     rater_ids: DataFrame
     note_ids: DataFrame
@@ -35,6 +36,7 @@ class MFStageResult:
 
 def _named(params: DataFrame, counts: DataFrame, key: str, intercept: str, prefix: str, k: int):
     renames = {"intercept": intercept, **dict(zip(factor_cols("factor", k), factor_cols(prefix, k)))}
+    renames["gamma"] = P.QUALITY_SENSITIVITY  # QS-MF rater tables only
     named = params.withColumnsRenamed(renames).join(counts, on=key, how="left")
     return named.withColumn(P.NUM_RATINGS, F.coalesce(F.col(P.NUM_RATINGS), F.lit(0)))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from cnscore.columns import factor_cols
+from cnscore.columns import ParamCols, factor_cols
 from cnscore.mf.solve import stat_names
 
 
@@ -22,10 +22,14 @@ def sufficient_stats(
     label: str,
     mu: float,
     num_factors: int,
+    gamma: str | None = None,
 ) -> DataFrame:
-    """Per `key`: Gram entries of x = (1, f_fixed), b = sum y*x, yy = sum y^2.
+    """Per `key`: Gram entries of x = (x0, f_fixed), b = sum y*x, yy = sum y^2.
 
-    y = label - mu - intercept_fixed. `fixed` has fixed_key, intercept, factor1..k.
+    Standard MF: x0 = 1 and y = label - mu - intercept_fixed. `fixed` has fixed_key, intercept,
+    factor1..k. QS-MF (prediction mu + i_u + gamma_u i_n + f_u . f_n) passes `gamma`, the
+    ratings' column holding the rater's gamma: solving notes, the note intercept's coefficient
+    x0 is gamma; solving raters, the fixed note intercept enters y as gamma * i_n.
     """
     factors = factor_cols("factor", num_factors)
     renamed = fixed.select(
@@ -34,14 +38,37 @@ def sufficient_stats(
         *[F.col(f).alias(f"_x{i}") for i, f in enumerate(factors, start=1)],
     )
     joined = ratings.join(F.broadcast(renamed), on=fixed_key, how="inner")
-    y = (F.col(label) - F.lit(mu) - F.col("_fi")).alias("_y")
-    rows = joined.select(F.col(key), y, *[F.col(f"_x{i}") for i in range(1, num_factors + 1)])
-
-    def x(i: int):
-        return F.lit(1.0) if i == 0 else F.col(f"_x{i}")
-
+    solving_notes = key == ParamCols.NOTE_IDX
+    fixed_coef = F.col(gamma) if gamma and not solving_notes else F.lit(1.0)
+    x0 = F.col(gamma) if gamma and solving_notes else F.lit(1.0)
+    y = (F.col(label) - F.lit(mu) - fixed_coef * F.col("_fi")).alias("_y")
+    rows = joined.select(
+        F.col(key), y, x0.alias("_x0"), *[F.col(f"_x{i}") for i in range(1, num_factors + 1)]
+    )
     gram_names, rhs_names = stat_names(num_factors)
-    aggs = [F.sum(x(i) * x(j)).alias(name) for i, j, name in gram_names]
-    aggs += [F.sum(F.col("_y") * x(i)).alias(name) for i, name in enumerate(rhs_names)]
+    aggs = [F.sum(F.col(f"_x{i}") * F.col(f"_x{j}")).alias(name) for i, j, name in gram_names]
+    aggs += [F.sum(F.col("_y") * F.col(f"_x{i}")).alias(name) for i, name in enumerate(rhs_names)]
     aggs.append(F.sum(F.col("_y") * F.col("_y")).alias("yy"))
     return rows.groupBy(key).agg(*aggs)
+
+
+def gamma_stats(
+    ratings: DataFrame, notes: DataFrame, raters: DataFrame, *, label: str, mu: float, num_factors: int
+) -> DataFrame:
+    """Per rater, for the QS-MF gamma update: sum z*i_n and sum i_n^2, where
+    z = label - mu - i_u - f_u . f_n is the rating with bias and viewpoint removed."""
+    factors = factor_cols("factor", num_factors)
+    n = notes.select(
+        ParamCols.NOTE_IDX, F.col("intercept").alias("_in"), *[F.col(f).alias(f"_n{f}") for f in factors]
+    )
+    r = raters.select(
+        ParamCols.RATER_IDX, F.col("intercept").alias("_iu"), *[F.col(f).alias(f"_r{f}") for f in factors]
+    )
+    joined = ratings.join(F.broadcast(n), ParamCols.NOTE_IDX, "inner").join(
+        F.broadcast(r), ParamCols.RATER_IDX, "inner"
+    )
+    dot = sum((F.col(f"_n{f}") * F.col(f"_r{f}") for f in factors[1:]), F.col(f"_n{factors[0]}") * F.col(f"_r{factors[0]}"))
+    z = F.col(label) - F.lit(mu) - F.col("_iu") - dot
+    return joined.groupBy(ParamCols.RATER_IDX).agg(
+        F.sum(z * F.col("_in")).alias("zi"), F.sum(F.col("_in") * F.col("_in")).alias("ii")
+    )

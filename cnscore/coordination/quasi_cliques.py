@@ -1,0 +1,155 @@
+"""Quasi-cliques of raters (shared docs/reference.md §4.2): Spark counts, driver-side growth.
+
+Scope (as the reference): labelled ratings on notes created within `quasi_clique_recency_days`
+(91) of the newest rated note (strictly after the cutoff), on live posts (tweetId not -1),
+classified MISINFORMED_OR_POTENTIALLY_MISLEADING.
+
+1. Collisions, in Spark: two raters collide when they gave the same helpfulNum to the same
+   note; a pair counts once per post. This is a self-join on (post, note, helpfulNum), with
+   the same hot-key salting as co-rating (corating.salted_join), then distinct (post, pair)
+   and a count. Pairs with >= `min_aligned_ratings` (5) collisions are kept.
+2. Seeds: pairs with > `min_seed_collisions` (50) collisions.
+3. Growth, on the driver (clique_growth.py), over a bounded candidate set. The reference
+   grows over every rater with any 5-collision pair; we restrict to the seed raters and their
+   direct neighbours in the 5-collision graph (raters with >= 5 collisions with some seed
+   rater). A rater joins a clique only by matching the clique's group actions on >= 25% of
+   >= 25 posts, and for cliques up to four members that means colliding with every member,
+   seeds included; a rater matching a larger clique while never colliding 5 times with any
+   seed rater is the case this restriction can miss. The ratings collected for growth are
+   counted first and the stage raises QuasiCliqueBoundError above
+   `max_driver_clique_ratings` (2 M rows, about 100 MB of numpy arrays) instead of
+   exhausting driver memory.
+4. Quasi-cliques with >= 5 raters get ids 1..k, smallest first (the reference's order).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from cnscore.columns import NoteCols, RatingCols
+from cnscore.config import CoordinationConfig
+from cnscore.coordination.clique_growth import GrowthLimits, RatingIndex, build_cliques
+from cnscore.coordination.corating import salted_join
+from cnscore.coordination.schemas import QUASI_CLIQUES, CoordCols
+from cnscore.preprocess import filter_labeled_ratings
+
+log = logging.getLogger("cnscore.coordination")
+R, N, C = RatingCols, NoteCols, CoordCols
+DAY_MILLIS = 86_400_000
+MISLEADING = "MISINFORMED_OR_POTENTIALLY_MISLEADING"
+ACTION = [N.TWEET_ID, N.NOTE_ID, R.HELPFUL_NUM]
+
+
+class QuasiCliqueBoundError(RuntimeError):
+    """The candidate ratings for driver-side growth exceed `max_driver_clique_ratings`."""
+
+
+def clique_scope(ratings: DataFrame, notes: DataFrame, cfg: CoordinationConfig) -> DataFrame:
+    """tweetId, noteId, helpfulNum, raterParticipantId of the ratings in scope."""
+    note_side = notes.select(
+        N.NOTE_ID, N.TWEET_ID, N.CLASSIFICATION, F.col(N.CREATED_AT).alias("_noteMillis")
+    )
+    merged = filter_labeled_ratings(ratings).select(R.NOTE_ID, R.RATER_ID, R.HELPFUL_NUM).join(
+        note_side, on=N.NOTE_ID, how="inner"
+    )
+    # The newest note among rated notes, before the post/classification filters (reference).
+    newest = merged.agg(F.max("_noteMillis").alias("_newest"))
+    cutoff = F.col("_newest") - cfg.quasi_clique_recency_days * DAY_MILLIS
+    return (
+        merged.crossJoin(F.broadcast(newest))
+        .where(F.col("_noteMillis") > cutoff)
+        .where(F.col(N.TWEET_ID).isNotNull() & (F.col(N.TWEET_ID) != -1))
+        .where(F.col(N.CLASSIFICATION) == MISLEADING)
+        .select(*ACTION, R.RATER_ID)
+    )
+
+
+def collision_counts(scope: DataFrame, cfg: CoordinationConfig) -> DataFrame:
+    """leftParticipantId < rightParticipantId, collisions (posts), for pairs with >= 5."""
+    left = scope.select(*ACTION, F.col(R.RATER_ID).alias("_lr"))
+    right = scope.select(*ACTION, F.col(R.RATER_ID).alias("_rr"))
+    joined = salted_join(left, right, ACTION, "_lr", cfg).where(F.col("_lr") < F.col("_rr"))
+    per_post = joined.select(N.TWEET_ID, F.col("_lr").alias(C.LEFT), F.col("_rr").alias(C.RIGHT))
+    counts = per_post.distinct().groupBy(C.LEFT, C.RIGHT).agg(F.count(F.lit(1)).alias("collisions"))
+    return counts.where(F.col("collisions") >= cfg.min_aligned_ratings)
+
+
+def _candidates(collisions: DataFrame, seeds: DataFrame) -> DataFrame:
+    seed_raters = seeds.select(F.col(C.LEFT).alias("_r")).union(seeds.select(F.col(C.RIGHT).alias("_r")))
+    seed_raters = seed_raters.distinct()
+    next_to_left = collisions.join(seed_raters.withColumnRenamed("_r", C.LEFT), on=C.LEFT, how="left_semi")
+    next_to_right = collisions.join(seed_raters.withColumnRenamed("_r", C.RIGHT), on=C.RIGHT, how="left_semi")
+    neighbours = next_to_left.select(F.col(C.RIGHT).alias("_r")).union(
+        next_to_right.select(F.col(C.LEFT).alias("_r"))
+    )
+    return seed_raters.union(neighbours).distinct().withColumnRenamed("_r", R.RATER_ID)
+
+
+def find_quasi_cliques(ratings: DataFrame, notes: DataFrame, cfg: CoordinationConfig) -> DataFrame:
+    """quasiCliqueId, raterParticipantId, numRaters, numPosts: one row per membership.
+
+    A rater can be a member of two quasi-cliques (growth does not exclude earlier members,
+    as in the reference); rater_flags keeps the smallest id.
+
+    Raises:
+        QuasiCliqueBoundError: the growth's candidate ratings exceed the configured bound.
+
+    Example:
+        >>> find_quasi_cliques(ratings, notes, CoordinationConfig()).select("quasiCliqueId").distinct()
+    """
+    spark = ratings.sparkSession
+    scope = clique_scope(ratings, notes, cfg).persist(StorageLevel.MEMORY_AND_DISK)
+    collisions = collision_counts(scope, cfg).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        seeds = collisions.where(F.col("collisions") > cfg.min_seed_collisions)
+        candidate_ratings = scope.join(_candidates(collisions, seeds), on=R.RATER_ID, how="left_semi")
+        num_rows = candidate_ratings.count()
+        log.info("quasi-cliques: %d candidate ratings for growth", num_rows)
+        if num_rows > cfg.max_driver_clique_ratings:
+            raise QuasiCliqueBoundError(
+                f"{num_rows} candidate ratings exceed max_driver_clique_ratings="
+                f"{cfg.max_driver_clique_ratings}; raise the bound if the driver has the memory"
+            )
+        if num_rows == 0:
+            return spark.createDataFrame([], QUASI_CLIQUES)
+        # Seeds are pairs among these raters, so they are bounded by the same row count.
+        seed_rows = seeds.toPandas()
+        frame = candidate_ratings.toPandas()
+    finally:
+        collisions.unpersist()
+        scope.unpersist()
+    return spark.createDataFrame(_grow_on_driver(frame, seed_rows, cfg), QUASI_CLIQUES)
+
+
+def _grow_on_driver(
+    frame: pd.DataFrame, seed_rows: pd.DataFrame, cfg: CoordinationConfig
+) -> list[tuple[int, str, int, int]]:
+    """Codes in sorted id order (so results do not depend on collection order), then growth."""
+    rater_ids, rater = np.unique(frame[R.RATER_ID].to_numpy(dtype=object), return_inverse=True)
+    action = frame.groupby(ACTION, sort=True).ngroup().to_numpy()
+    _, post = np.unique(frame[N.TWEET_ID].to_numpy(), return_inverse=True)
+    index = RatingIndex(rater.astype(np.int64), action.astype(np.int64), post.astype(np.int64), len(rater_ids))
+    code = {rid: i for i, rid in enumerate(rater_ids.tolist())}
+    seed_rows = seed_rows.sort_values(["collisions", C.LEFT, C.RIGHT], ascending=[False, True, True])
+    seeds = np.array(
+        [[code[a], code[b]] for a, b in zip(seed_rows[C.LEFT], seed_rows[C.RIGHT])], dtype=np.int64
+    ).reshape(-1, 2)
+    limits = GrowthLimits(
+        note_inclusion=cfg.note_inclusion_threshold,
+        min_inclusion_ratings=cfg.min_inclusion_ratings,
+        rater_inclusion=cfg.rater_inclusion_threshold,
+        min_clique_posts=cfg.min_clique_posts,
+        min_clique_raters=cfg.min_clique_raters,
+        max_growth_steps=cfg.max_clique_growth_steps,
+    )
+    return [
+        (clique_id, str(rater_ids[m]), len(members), int(posts.size))
+        for clique_id, (members, posts) in enumerate(build_cliques(index, seeds, limits), start=1)
+        for m in sorted(members)
+    ]
