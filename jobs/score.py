@@ -21,7 +21,7 @@ if __package__ in (None, ""):  # spark-submit runs this file as a script
 import yaml
 
 from cnscore.config import ScoreConfig, as_dict, load_config
-from jobs import _io, _stages
+from jobs import _io, _stages, coordination
 from jobs._session import build_session
 
 log = logging.getLogger("cnscore.jobs")
@@ -43,6 +43,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mf-model", choices=["standard", "qsmf"],
                         help="MF model (same as --set mf.model=...); qsmf = quality-sensitive MF")
     parser.add_argument("--master", help="Spark master for python -m runs, e.g. local[2]")
+    parser.add_argument("--phase", default="all", choices=["all", "coordination", "pss", "mf"],
+                        help="all (default), coordination (alias pss: the reference's name), or mf")
+    parser.add_argument("--epoch-millis", type=int,
+                        help="the run's 'now' (default: the latest rating time)")
     return parser.parse_args(argv)
 
 
@@ -73,6 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     inputs = _stages.read_inputs(spark, args, cfg)
     for kind, table in inputs.quarantine.items():
         _io.write_table(table, args.outdir, f"quarantine_{kind}", cfg.output)
+    if args.phase in ("all", *coordination.PHASE_NAMES):
+        flags = coordination.run(spark, inputs.tables, cfg, epoch_millis=args.epoch_millis)
+        for name, table in flags.items():
+            _io.write_table(table, args.outdir, name, cfg.output)
+        if args.phase != "all":
+            print(f"cnscore: coordination tables written to {args.outdir}/tables/: {', '.join(flags)}")
+            return 0
     outputs = _stages.fit_core(inputs, cfg)
     for name, table in outputs.tables.items():
         _io.write_table(table, args.outdir, name, cfg.output)

@@ -19,7 +19,9 @@ from jobs import score
 REPO = Path(__file__).resolve().parents[1]
 SMALL = ["--set", "synthetic.num_raters=300", "--set", "synthetic.num_notes=80",
          "--set", "synthetic.num_ratings=4000", "--set", "mf.tolerance=1e-9"]
-TABLES = {"note_params", "rater_params", "global_params", "rater_ids", "note_ids", "run_metadata"}
+TABLES = {"note_params", "rater_params", "global_params", "rater_ids", "note_ids", "run_metadata",
+          "rater_flags", "coordination_pairs", "coordination_groups", "quasi_cliques",
+          "coordination_summary"}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,8 @@ def test_default_run_writes_versioned_delta_tables(default_run):
     for name in TABLES:
         table = DeltaTable(str(tables / name))
         assert table.version() == 0
-        assert table.to_pyarrow_table().num_rows > 0
+        assert table.to_pyarrow_table().num_rows > 0 or name in {
+            "coordination_pairs", "coordination_groups", "quasi_cliques"}  # none planted here
     notes = DeltaTable(str(tables / "note_params")).to_pandas()
     assert list(notes.columns) == ["noteId", "internalNoteIntercept", "internalNoteFactor1", "numRatings"]
     assert len(notes) == 80 and notes.numRatings.sum() == 4000
@@ -103,3 +106,12 @@ def test_qsmf_model_adds_quality_sensitivity(spark, tmp_path):
     assert "qualitySensitivity" in raters.columns
     assert (raters.qualitySensitivity >= 0).all()
     assert raters.qualitySensitivity.mean() == pytest.approx(1.0, abs=1e-9)
+
+
+def test_pss_phase_writes_only_the_rater_flags(spark, tmp_path):
+    assert score.main(["--outdir", str(tmp_path), "--format", "parquet", "--phase", "pss", *SMALL]) == 0
+    assert {p.name for p in (tmp_path / "tables").iterdir()} == {
+        "rater_flags", "coordination_pairs", "coordination_groups", "quasi_cliques", "coordination_summary"}
+    flags = pd.read_parquet(tmp_path / "tables" / "rater_flags")
+    assert {"raterParticipantId", "isHighVolume", "postSelectionGroupId", "quasiCliqueId"} <= set(flags.columns)
+    assert flags.raterParticipantId.is_unique and len(flags) > 200  # every rater, flagged or not

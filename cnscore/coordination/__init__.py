@@ -14,4 +14,9 @@ from cnscore.coordination.stage import (
     with_high_volume_flag,
 )
 
-__all__ = ["CoordinationResult", "apply_post_selection", "run_coordination", "with_high_volume_flag"]
+__all__ = [
+    "CoordinationResult",
+    "apply_post_selection",
+    "run_coordination",
+    "with_high_volume_flag",
+]

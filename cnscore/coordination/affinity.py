@@ -49,7 +49,8 @@ def author_rater_scores(ratings: DataFrame, notes: DataFrame, cfg: CoordinationC
         (1, 5, 20): raterTotal{L}m, pairTotal{L}m, raterAffinity{L}m, writerCoverage{L}m.
 
     Example:
-        >>> author_rater_scores(ratings, notes, CoordinationConfig()).where("raterAffinity1m >= 0.2")
+        >>> scores = author_rater_scores(ratings, notes, CoordinationConfig())
+        >>> scores.where("raterAffinity1m >= 0.2")
     """
     note_side = notes.select(
         N.NOTE_ID, F.col(N.AUTHOR_ID).alias(C.AUTHOR), F.col(N.CREATED_AT).alias("_noteMillis")
@@ -114,7 +115,9 @@ def affinity_links(scores: DataFrame, cfg: CoordinationConfig) -> DataFrame:
     `array_compact` drops it.
     """
     passed = F.array_compact(
-        F.array(*[F.when(F.col(name) >= value, F.lit(name)) for name, value in affinity_criteria(cfg)])
+        F.array(
+            *[F.when(F.col(name) >= value, F.lit(name)) for name, value in affinity_criteria(cfg)]
+        )
     )
     author, rater = F.col(C.AUTHOR), F.col(R.RATER_ID)
     return (

@@ -50,7 +50,9 @@ class RatingIndex:
         self.action_post = np.zeros(self.num_actions, dtype=np.int64)
         self.action_post[self.action] = self.post
         by_rater = np.lexsort((self.action, self.rater))
-        self.rater_actions = np.split(self.action[by_rater], np.searchsorted(self.rater[by_rater], np.arange(1, num_raters)))
+        self.rater_actions = np.split(
+            self.action[by_rater], np.searchsorted(self.rater[by_rater], np.arange(1, num_raters))
+        )
 
     def rows_of(self, actions: np.ndarray) -> np.ndarray:
         """Row positions of all ratings on `actions` (a gather over their CSR ranges)."""
@@ -61,18 +63,24 @@ class RatingIndex:
         return offsets + np.arange(lengths.sum())
 
 
-def _group_actions(index: RatingIndex, counts: np.ndarray, touched: np.ndarray, n: int, lim: GrowthLimits) -> np.ndarray:
+def _group_actions(
+    index: RatingIndex, counts: np.ndarray, touched: np.ndarray, n: int, lim: GrowthLimits
+) -> np.ndarray:
     c = counts[touched]
     return touched[(c >= lim.note_inclusion * n) & (c >= min(n, lim.min_inclusion_ratings))]
 
 
 def _posts_per_rater(index: RatingIndex, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Raters (sorted codes) and their number of distinct posts among `rows`."""
-    keys = np.unique(index.rater[rows].astype(np.int64) * max(index.num_posts, 1) + index.post[rows])
+    keys = np.unique(
+        index.rater[rows].astype(np.int64) * max(index.num_posts, 1) + index.post[rows]
+    )
     return np.unique(keys // max(index.num_posts, 1), return_counts=True)
 
 
-def grow(index: RatingIndex, seed: tuple[int, int], lim: GrowthLimits) -> tuple[list[int], np.ndarray]:
+def grow(
+    index: RatingIndex, seed: tuple[int, int], lim: GrowthLimits
+) -> tuple[list[int], np.ndarray]:
     """Grow one quasi-clique from a seed pair; returns member codes and its post codes."""
     members = list(seed)
     is_member = np.zeros(index.num_raters, dtype=bool)
@@ -111,11 +119,15 @@ def grow(index: RatingIndex, seed: tuple[int, int], lim: GrowthLimits) -> tuple[
         is_member[candidate] = True
         touched = trial_touched
     else:  # growth-step bound reached: report the posts of the final member set
-        posts = np.unique(index.action_post[_group_actions(index, counts, touched, len(members), lim)])
+        posts = np.unique(
+            index.action_post[_group_actions(index, counts, touched, len(members), lim)]
+        )
     return members, posts
 
 
-def build_cliques(index: RatingIndex, seeds: np.ndarray, lim: GrowthLimits) -> list[tuple[list[int], np.ndarray]]:
+def build_cliques(
+    index: RatingIndex, seeds: np.ndarray, lim: GrowthLimits
+) -> list[tuple[list[int], np.ndarray]]:
     """Grow from seeds in order (most collisions first), dropping seeds touching each result.
 
     Args:

@@ -1,18 +1,24 @@
 """Connected components of the link graph (shared docs/reference.md §4.1.3), with DataFrames.
 
 No GraphFrames jar is available, and none is needed: min-label propagation reaches the same
-partition of the nodes as the reference's incremental union-find. Every node starts with the
-smallest id among itself and its neighbours; each round then
+partition of the nodes as the reference's incremental union-find. Every node starts labelled
+with itself; each round, for every link (u, v),
 
-1. takes the minimum label over each node's neighbours (propagation), and
-2. jumps: label(node) := min(label(node), label(label(node))). A label is always the id of a
-   node of the same component, so this is safe, and it shortens long chains from O(length)
-   rounds to roughly O(log length).
+1. propagation: v may take label(u);
+2. hooking: the node named by label(v) may take label(u) too, so a whole tree of nodes that
+   point at one label moves at once (as in Shiloach-Vishkin), not one hop per round;
+3. then one pointer jump: label(x) := min(label(x), label(label(x))).
 
-Labels only decrease and stay within the component, so at the fixed point (no label changed
-in a round) every component carries its minimum id. Each round's label table is
-localCheckpointed: the plan would otherwise grow with every round. The one value collected
-per round is the count of changed labels.
+Labels only decrease and always name a node of the same component, so at the fixed point (no
+label changed in a round) every link joins equal labels and each component carries its
+minimum id. A path of 60 nodes in shuffled id order settles in 6 rounds instead of ~60.
+
+Each round's label table is localCheckpointed (the plan would otherwise double every round)
+and then cached: Spark carries a checkpoint's *estimated* size forward, and its size-only
+estimate of a join multiplies its inputs, so over rounds the estimate of a self-joined table
+grows doubly exponentially (SPARK-52163) until planning runs out of memory. A materialized
+cache reports its real size instead. One job per round, whose only collected value is the
+count of changed labels.
 
 Group ids are dense, 1..k, in the order of each component's minimum id (string order), so
 they do not depend on partitioning or on the order links were found.
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import logging
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -49,42 +56,52 @@ def component_labels(edges: DataFrame, *, src: str, dst: str, max_iterations: in
     both = edges.select(F.col(src).alias("node"), F.col(dst).alias("nbr"))
     both = both.union(both.select(F.col("nbr").alias("node"), F.col("node").alias("nbr")))
     # Reused every round: cut it from the upstream pair computation once.
-    adjacency = both.where(F.col("node") != F.col("nbr")).distinct().localCheckpoint(eager=True)
-    labels = (
-        adjacency.groupBy("node")
-        .agg(F.least(F.col("node"), F.min("nbr")).alias("label"))
-        .localCheckpoint(eager=True)
-    )
-    for round_no in range(1, max_iterations + 1):
-        labels, changed = _round(adjacency, labels)
-        log.info("components round %d: %d labels changed", round_no, changed)
-        if changed == 0:
-            return labels
+    adjacency = _settle(both.where(F.col("node") != F.col("nbr")).distinct())
+    # Built on the cached adjacency, so its size estimate is real already: no settle needed.
+    labels = adjacency.select("node", F.col("node").alias("label")).distinct()
+    try:
+        for round_no in range(1, max_iterations + 1):
+            next_labels = _settle(_round(adjacency, labels))
+            changed = next_labels.where(F.col("label") != F.col("_old")).count()
+            labels.unpersist()  # a no-op in round 1
+            labels = next_labels.drop("_old")
+            log.info("components round %d: %d labels changed", round_no, changed)
+            if changed == 0:
+                return labels
+    finally:
+        adjacency.unpersist()
     raise ComponentsDidNotConvergeError(
         f"labels still changing after {max_iterations} rounds; raise components_max_iterations"
     )
 
 
-def _round(adjacency: DataFrame, labels: DataFrame) -> tuple[DataFrame, int]:
-    neighbour_labels = (
-        adjacency.join(labels.withColumnRenamed("node", "nbr"), on="nbr", how="inner")
-        .groupBy("node")
-        .agg(F.min("label").alias("_nbrLabel"))
+def _settle(df: DataFrame) -> DataFrame:
+    """Cut the lineage and cache, so later plans see a leaf with its real size (see above)."""
+    settled = df.localCheckpoint(eager=False).persist(StorageLevel.MEMORY_AND_DISK)
+    settled.count()
+    return settled
+
+
+def _round(adjacency: DataFrame, labels: DataFrame) -> DataFrame:
+    """node, label, _old: one round of propagation, hooking and a pointer jump."""
+    of_nbr = labels.select(F.col("node").alias("nbr"), F.col("label").alias("_nbrLabel"))
+    of_node = labels.select("node", F.col("label").alias("_ownLabel"))
+    linked = adjacency.join(of_nbr, on="nbr", how="inner").join(of_node, on="node", how="inner")
+    offers = linked.select(F.col("node").alias("_target"), "_nbrLabel").union(
+        linked.select(F.col("_ownLabel").alias("_target"), "_nbrLabel")  # hooking
     )
-    propagated = labels.join(neighbour_labels, on="node", how="left").select(
+    best = offers.groupBy(F.col("_target").alias("node")).agg(F.min("_nbrLabel").alias("_offer"))
+    hooked = labels.join(best, on="node", how="left").select(
         "node",
         F.col("label").alias("_old"),
-        F.least(F.col("label"), F.coalesce(F.col("_nbrLabel"), F.col("label"))).alias("label"),
+        F.least(F.col("label"), F.coalesce(F.col("_offer"), F.col("label"))).alias("label"),
     )
-    jump = propagated.select(F.col("node").alias("label"), F.col("label").alias("_jumped"))
-    jumped = propagated.join(jump, on="label", how="left").select(
+    jump = hooked.select(F.col("node").alias("label"), F.col("label").alias("_jumped"))
+    return hooked.join(jump, on="label", how="left").select(
         "node",
         F.least(F.col("label"), F.coalesce(F.col("_jumped"), F.col("label"))).alias("label"),
         "_old",
     )
-    next_labels = jumped.localCheckpoint(eager=True)
-    changed = next_labels.where(F.col("label") != F.col("_old")).count()
-    return next_labels.drop("_old"), changed
 
 
 def dense_group_ids(labels: DataFrame) -> DataFrame:
@@ -100,9 +117,14 @@ def dense_group_ids(labels: DataFrame) -> DataFrame:
 def connected_components(edges: DataFrame, *, src: str, dst: str, max_iterations: int) -> DataFrame:
     """Groups of linked participants: postSelectionGroupId, raterParticipantId, groupSize.
 
+    Eager: the result is cached and materialized (the label table behind it is released).
+
     Example:
         >>> connected_components(links, src="leftParticipantId", dst="rightParticipantId",
         ...                      max_iterations=60)
     """
     labels = component_labels(edges, src=src, dst=dst, max_iterations=max_iterations)
-    return dense_group_ids(labels)
+    groups = dense_group_ids(labels).persist(StorageLevel.MEMORY_AND_DISK)
+    groups.count()
+    labels.unpersist()
+    return groups

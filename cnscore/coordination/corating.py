@@ -37,10 +37,14 @@ POST = N.TWEET_ID
 def rated_posts(ratings: DataFrame, notes: DataFrame) -> DataFrame:
     """tweetId, noteId, raterParticipantId, createdAtMillis for ratings on live posts."""
     posts = notes.select(N.NOTE_ID, POST).where(F.col(POST).isNotNull() & (F.col(POST) != -1))
-    return ratings.select(R.NOTE_ID, R.RATER_ID, R.CREATED_AT).join(posts, on=N.NOTE_ID, how="inner")
+    return ratings.select(R.NOTE_ID, R.RATER_ID, R.CREATED_AT).join(
+        posts, on=N.NOTE_ID, how="inner"
+    )
 
 
-def salted_join(left: DataFrame, right: DataFrame, keys: list[str], salt_by: str, cfg: CoordinationConfig) -> DataFrame:
+def salted_join(
+    left: DataFrame, right: DataFrame, keys: list[str], salt_by: str, cfg: CoordinationConfig
+) -> DataFrame:
     """Inner equi-join on `keys`, with keys hotter than `salt_hot_key_rows` split into salts.
 
     `salt_by` is a left-side column hashed to pick a row's salt (a rater id: spreads a burst
@@ -48,7 +52,9 @@ def salted_join(left: DataFrame, right: DataFrame, keys: list[str], salt_by: str
     """
     sizes = left.groupBy(*keys).agg(F.count(F.lit(1)).alias("_rows"))
     salts = F.least(F.lit(cfg.max_salts), F.ceil(F.col("_rows") / F.lit(cfg.salt_rows_per_task)))
-    hot = sizes.where(F.col("_rows") > cfg.salt_hot_key_rows).select(*keys, salts.cast("int").alias("_salts"))
+    hot = sizes.where(F.col("_rows") > cfg.salt_hot_key_rows).select(
+        *keys, salts.cast("int").alias("_salts")
+    )
     hot = F.broadcast(hot)
     num_salts = F.coalesce(F.col("_salts"), F.lit(1))
     salted_left = left.join(hot, on=keys, how="left").withColumn(
@@ -57,7 +63,9 @@ def salted_join(left: DataFrame, right: DataFrame, keys: list[str], salt_by: str
     replicated_right = right.join(hot, on=keys, how="left").withColumn(
         "_salt", F.explode(F.sequence(F.lit(0), num_salts - 1))
     )
-    return salted_left.drop("_salts").join(replicated_right.drop("_salts"), on=[*keys, "_salt"], how="inner")
+    return salted_left.drop("_salts").join(
+        replicated_right.drop("_salts"), on=[*keys, "_salt"], how="inner"
+    )
 
 
 def corating_counts(posts: DataFrame, cfg: CoordinationConfig) -> DataFrame:
@@ -70,8 +78,14 @@ def corating_counts(posts: DataFrame, cfg: CoordinationConfig) -> DataFrame:
     width = cfg.corating_window_millis
     t = F.col(R.CREATED_AT)
     keys = [POST, N.NOTE_ID] if cfg.corating_within_note else [POST]
-    # floor(t / W) with integer arithmetic (pmod is never negative), so no float rounding.
-    bucketed = posts.select(*keys, R.RATER_ID, R.CREATED_AT, ((t - F.pmod(t, F.lit(width))) / width).cast("long").alias("_bucket"))
+    # floor(t / W): t - pmod(t, W) is an exact multiple of W (pmod is never negative, so
+    # negative times floor too), and dividing it by W is exact for any millis below 2^53.
+    bucketed = posts.select(
+        *keys,
+        R.RATER_ID,
+        R.CREATED_AT,
+        ((t - F.pmod(t, F.lit(width))) / width).cast("long").alias("_bucket"),
+    )
     left = bucketed.select(*keys, "_bucket", F.col(R.RATER_ID).alias("_lr"), t.alias("_lt"))
     right = bucketed.select(
         *keys,
@@ -94,8 +108,11 @@ def corating_counts(posts: DataFrame, cfg: CoordinationConfig) -> DataFrame:
 
 def rater_post_totals(posts: DataFrame) -> DataFrame:
     """raterParticipantId, numPosts: distinct posts each rater rated."""
-    return posts.select(POST, R.RATER_ID).distinct().groupBy(R.RATER_ID).agg(
-        F.count(F.lit(1)).alias(C.NUM_POSTS)
+    return (
+        posts.select(POST, R.RATER_ID)
+        .distinct()
+        .groupBy(R.RATER_ID)
+        .agg(F.count(F.lit(1)).alias(C.NUM_POSTS))
     )
 
 
@@ -118,12 +135,16 @@ def corating_scores(ratings: DataFrame, notes: DataFrame, cfg: CoordinationConfi
         >>> corating_scores(ratings, notes, CoordinationConfig()).where("minSim >= 0.4")
     """
     posts = rated_posts(ratings, notes)
-    totals = rater_post_totals(posts).where(F.col(C.NUM_POSTS) >= cfg.min_unique_posts)
-    big_n = posts.select(POST, R.RATER_ID).distinct().agg(
-        F.count(F.lit(1)).alias(C.NUM_RATER_POSTS)
+    all_totals = rater_post_totals(posts)
+    totals = all_totals.where(F.col(C.NUM_POSTS) >= cfg.min_unique_posts)
+    # N = sum of every rater's distinct posts (before the minimum): the same shuffle is reused.
+    big_n = all_totals.agg(F.sum(C.NUM_POSTS).cast("long").alias(C.NUM_RATER_POSTS))
+    left_totals = totals.select(
+        F.col(R.RATER_ID).alias(C.LEFT), F.col(C.NUM_POSTS).alias(C.LEFT_TOTAL)
     )
-    left_totals = totals.select(F.col(R.RATER_ID).alias(C.LEFT), F.col(C.NUM_POSTS).alias(C.LEFT_TOTAL))
-    right_totals = totals.select(F.col(R.RATER_ID).alias(C.RIGHT), F.col(C.NUM_POSTS).alias(C.RIGHT_TOTAL))
+    right_totals = totals.select(
+        F.col(R.RATER_ID).alias(C.RIGHT), F.col(C.NUM_POSTS).alias(C.RIGHT_TOTAL)
+    )
     scored = (
         corating_counts(posts, cfg)
         .join(left_totals, on=C.LEFT, how="inner")
@@ -136,8 +157,14 @@ def corating_scores(ratings: DataFrame, notes: DataFrame, cfg: CoordinationConfi
     npmi = F.when(co < n, pmi / -F.log(co / n))
     min_sim = co / (F.least(ta, tb) + float(cfg.min_sim_pseudocounts))
     return scored.select(
-        C.LEFT, C.RIGHT, C.CO_RATINGS, C.LEFT_TOTAL, C.RIGHT_TOTAL, C.NUM_RATER_POSTS,
-        npmi.alias(C.NPMI), min_sim.alias(C.MIN_SIM),
+        C.LEFT,
+        C.RIGHT,
+        C.CO_RATINGS,
+        C.LEFT_TOTAL,
+        C.RIGHT_TOTAL,
+        C.NUM_RATER_POSTS,
+        npmi.alias(C.NPMI),
+        min_sim.alias(C.MIN_SIM),
     )
 
 

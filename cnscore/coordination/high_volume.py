@@ -58,12 +58,15 @@ def high_volume_raters(
         # One-row frame, cross-joined (broadcast): keeps the stage lazy, no driver round trip.
         end = ratings.agg(F.max(t).alias("_end"))
     else:
-        end = ratings.sparkSession.range(1).select(F.lit(int(epoch_millis)).cast("long").alias("_end"))
+        end = ratings.sparkSession.range(1).select(
+            F.lit(int(epoch_millis)).cast("long").alias("_end")
+        )
     dated = ratings.select(R.RATER_ID, R.CREATED_AT).crossJoin(F.broadcast(end))
     counts = dated.groupBy(R.RATER_ID).agg(
         *[
-            F.count_if((t > F.col("_end") - d * DAY_MILLIS) & (t <= F.col("_end")))
-            .alias(window_count_col(d))
+            F.count_if((t > F.col("_end") - d * DAY_MILLIS) & (t <= F.col("_end"))).alias(
+                window_count_col(d)
+            )
             for d in days
         ]
     )
@@ -78,9 +81,7 @@ def high_volume_raters(
         ],
         *[F.count_if(F.col(window_count_col(d)) > 0).alias(f"_active{d}") for d in days],
     )
-    above = [
-        F.coalesce(F.col(window_count_col(d)) > F.col(f"_thr{d}"), F.lit(False)) for d in days
-    ]
+    above = [F.coalesce(F.col(window_count_col(d)) > F.col(f"_thr{d}"), F.lit(False)) for d in days]
     flagged = above[0] | above[1]
     if cfg.high_volume_skip_below_notes is not None:
         # The reference's test-data switch, kept only as an explicit opt-in.

@@ -82,9 +82,13 @@ def generate_planted(
     authors = np.array([_pid(f"author{i}", seed) for i in range(num_authors)], dtype=object)
     author = authors[rng.integers(0, num_authors, num_notes)]
     captive_authors = [_pid(f"captiveAuthor{k}", seed) for k in range(num_captives)]
-    captive_notes = [np.arange(num_notes + 15 * k, num_notes + 15 * (k + 1)) for k in range(num_captives)]
+    captive_notes = [
+        np.arange(num_notes + 15 * k, num_notes + 15 * (k + 1)) for k in range(num_captives)
+    ]
     total_notes = num_notes + 15 * num_captives
-    created = np.concatenate([created, START_MILLIS + rng.integers(0, 30 * DAY, total_notes - num_notes)])
+    created = np.concatenate(
+        [created, START_MILLIS + rng.integers(0, 30 * DAY, total_notes - num_notes)]
+    )
     author = np.concatenate([author, np.repeat(np.array(captive_authors, dtype=object), 15)])
     tweet = 1_600_000_000_000_000_000 + np.arange(total_notes, dtype=np.int64) * 11
     share = rng.random(total_notes) < 0.1  # some notes sit on the post of the previous note
@@ -98,7 +102,9 @@ def generate_planted(
         pool = np.setdiff1d(np.arange(total_notes), exclude)
         picked = rng.choice(pool, size=min(count, len(pool)), replace=False)
         delay = rng.exponential(2 * DAY, len(picked)) + rng.integers(0, 10 * MINUTE, len(picked))
-        rows.add(picked, rater, created[picked] + delay, rng.choice(3, len(picked), p=[0.3, 0.2, 0.5]))
+        rows.add(
+            picked, rater, created[picked] + delay, rng.choice(3, len(picked), p=[0.3, 0.2, 0.5])
+        )
 
     for i in range(num_organic):
         rater = _pid(f"organic{i}", seed)
@@ -150,7 +156,9 @@ def generate_planted(
         }
     )
     truth_frame = pd.DataFrame(truth, columns=["raterParticipantId", "role", "ringId"])
-    return PlantedCoordination(_conform(notes, schemas.NOTES), _conform(ratings, schemas.RATINGS), truth_frame)
+    return PlantedCoordination(
+        _conform(notes, schemas.NOTES), _conform(ratings, schemas.RATINGS), truth_frame
+    )
 
 
 _NUMPY = {"bigint": "int64", "tinyint": "int8", "int": "int32", "double": "float64"}

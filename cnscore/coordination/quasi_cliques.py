@@ -18,7 +18,7 @@ classified MISINFORMED_OR_POTENTIALLY_MISLEADING.
    seed rater is the case this restriction can miss. The ratings collected for growth are
    counted first and the stage raises QuasiCliqueBoundError above
    `max_driver_clique_ratings` (2 M rows, about 100 MB of numpy arrays) instead of
-   exhausting driver memory.
+   exhausting driver memory; the seed pairs collected are held to the same bound.
 4. Quasi-cliques with >= 5 raters get ids 1..k, smallest first (the reference's order).
 """
 
@@ -55,8 +55,10 @@ def clique_scope(ratings: DataFrame, notes: DataFrame, cfg: CoordinationConfig) 
     note_side = notes.select(
         N.NOTE_ID, N.TWEET_ID, N.CLASSIFICATION, F.col(N.CREATED_AT).alias("_noteMillis")
     )
-    merged = filter_labeled_ratings(ratings).select(R.NOTE_ID, R.RATER_ID, R.HELPFUL_NUM).join(
-        note_side, on=N.NOTE_ID, how="inner"
+    merged = (
+        filter_labeled_ratings(ratings)
+        .select(R.NOTE_ID, R.RATER_ID, R.HELPFUL_NUM)
+        .join(note_side, on=N.NOTE_ID, how="inner")
     )
     # The newest note among rated notes, before the post/classification filters (reference).
     newest = merged.agg(F.max("_noteMillis").alias("_newest"))
@@ -81,10 +83,16 @@ def collision_counts(scope: DataFrame, cfg: CoordinationConfig) -> DataFrame:
 
 
 def _candidates(collisions: DataFrame, seeds: DataFrame) -> DataFrame:
-    seed_raters = seeds.select(F.col(C.LEFT).alias("_r")).union(seeds.select(F.col(C.RIGHT).alias("_r")))
+    seed_raters = seeds.select(F.col(C.LEFT).alias("_r")).union(
+        seeds.select(F.col(C.RIGHT).alias("_r"))
+    )
     seed_raters = seed_raters.distinct()
-    next_to_left = collisions.join(seed_raters.withColumnRenamed("_r", C.LEFT), on=C.LEFT, how="left_semi")
-    next_to_right = collisions.join(seed_raters.withColumnRenamed("_r", C.RIGHT), on=C.RIGHT, how="left_semi")
+    next_to_left = collisions.join(
+        seed_raters.withColumnRenamed("_r", C.LEFT), on=C.LEFT, how="left_semi"
+    )
+    next_to_right = collisions.join(
+        seed_raters.withColumnRenamed("_r", C.RIGHT), on=C.RIGHT, how="left_semi"
+    )
     neighbours = next_to_left.select(F.col(C.RIGHT).alias("_r")).union(
         next_to_right.select(F.col(C.LEFT).alias("_r"))
     )
@@ -101,14 +109,17 @@ def find_quasi_cliques(ratings: DataFrame, notes: DataFrame, cfg: CoordinationCo
         QuasiCliqueBoundError: the growth's candidate ratings exceed the configured bound.
 
     Example:
-        >>> find_quasi_cliques(ratings, notes, CoordinationConfig()).select("quasiCliqueId").distinct()
+        >>> cliques = find_quasi_cliques(ratings, notes, CoordinationConfig())
+        >>> cliques.select("quasiCliqueId").distinct().count()
     """
     spark = ratings.sparkSession
     scope = clique_scope(ratings, notes, cfg).persist(StorageLevel.MEMORY_AND_DISK)
     collisions = collision_counts(scope, cfg).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         seeds = collisions.where(F.col("collisions") > cfg.min_seed_collisions)
-        candidate_ratings = scope.join(_candidates(collisions, seeds), on=R.RATER_ID, how="left_semi")
+        candidate_ratings = scope.join(
+            _candidates(collisions, seeds), on=R.RATER_ID, how="left_semi"
+        )
         num_rows = candidate_ratings.count()
         log.info("quasi-cliques: %d candidate ratings for growth", num_rows)
         if num_rows > cfg.max_driver_clique_ratings:
@@ -118,9 +129,14 @@ def find_quasi_cliques(ratings: DataFrame, notes: DataFrame, cfg: CoordinationCo
             )
         if num_rows == 0:
             return spark.createDataFrame([], QUASI_CLIQUES)
-        # Seeds are pairs among these raters, so they are bounded by the same row count.
-        seed_rows = seeds.toPandas()
         frame = candidate_ratings.toPandas()
+        # Seed pairs are not bounded by the rating count (many raters can share the same
+        # 51 actions), so they get the same bound on their own.
+        seed_rows = seeds.limit(cfg.max_driver_clique_ratings + 1).toPandas()
+        if len(seed_rows) > cfg.max_driver_clique_ratings:
+            raise QuasiCliqueBoundError(
+                f"more than max_driver_clique_ratings={cfg.max_driver_clique_ratings} seed pairs"
+            )
     finally:
         collisions.unpersist()
         scope.unpersist()
@@ -134,9 +150,13 @@ def _grow_on_driver(
     rater_ids, rater = np.unique(frame[R.RATER_ID].to_numpy(dtype=object), return_inverse=True)
     action = frame.groupby(ACTION, sort=True).ngroup().to_numpy()
     _, post = np.unique(frame[N.TWEET_ID].to_numpy(), return_inverse=True)
-    index = RatingIndex(rater.astype(np.int64), action.astype(np.int64), post.astype(np.int64), len(rater_ids))
+    index = RatingIndex(
+        rater.astype(np.int64), action.astype(np.int64), post.astype(np.int64), len(rater_ids)
+    )
     code = {rid: i for i, rid in enumerate(rater_ids.tolist())}
-    seed_rows = seed_rows.sort_values(["collisions", C.LEFT, C.RIGHT], ascending=[False, True, True])
+    seed_rows = seed_rows.sort_values(
+        ["collisions", C.LEFT, C.RIGHT], ascending=[False, True, True]
+    )
     seeds = np.array(
         [[code[a], code[b]] for a, b in zip(seed_rows[C.LEFT], seed_rows[C.RIGHT])], dtype=np.int64
     ).reshape(-1, 2)

@@ -19,7 +19,13 @@ from __future__ import annotations
 
 from pyspark.sql import types as T
 
-STR, LONG, INT, DBL, BOOL = T.StringType(), T.LongType(), T.IntegerType(), T.DoubleType(), T.BooleanType()
+STR, LONG, INT, DBL, BOOL = (
+    T.StringType(),
+    T.LongType(),
+    T.IntegerType(),
+    T.DoubleType(),
+    T.BooleanType(),
+)
 LATENCY_MINUTES = (1, 5, 20)  # the reference's latency windows (fixed: they name columns)
 
 
@@ -101,9 +107,9 @@ PAIRS = _fields(
         (C.CRITERIA, T.ArrayType(STR, False), False),
         (C.AUTHOR, STR, True),  # affinity links: the direction author -> rater
         (C.PARTICIPANT, STR, True),
+        *AFFINITY_SCORE_FIELDS,
+        *CORATING_SCORE_FIELDS,
     ]
-    + AFFINITY_SCORE_FIELDS
-    + CORATING_SCORE_FIELDS
 )
 RATER_FLAGS = _fields(
     [
@@ -113,7 +119,9 @@ RATER_FLAGS = _fields(
         (C.CLIQUE_ID, INT, True),
     ]
 )
-GROUPS = _fields([(C.GROUP_ID, INT, False), (C.PARTICIPANT, STR, False), (C.GROUP_SIZE, INT, False)])
+GROUPS = _fields(
+    [(C.GROUP_ID, INT, False), (C.PARTICIPANT, STR, False), (C.GROUP_SIZE, INT, False)]
+)
 QUASI_CLIQUES = _fields(
     [
         (C.CLIQUE_ID, INT, False),

@@ -7,6 +7,8 @@ Table layouts are documented in cnscore.coordination.schemas.
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, fields
 
 from pyspark import StorageLevel
@@ -27,6 +29,7 @@ from cnscore.coordination.schemas import CoordCols, Rules
 from cnscore.coordination.summary import summarize
 from cnscore.preprocess import filter_labeled_ratings
 
+log = logging.getLogger("cnscore.coordination")
 R, N, C = RatingCols, NoteCols, CoordCols
 _RATING_COLS = (R.NOTE_ID, R.RATER_ID, R.CREATED_AT, R.HELPFUL, R.NOT_HELPFUL, R.HELPFULNESS_LEVEL)
 REQUIRED_RATINGS = T.StructType([f for f in schemas.RATINGS.fields if f.name in _RATING_COLS])
@@ -61,9 +64,13 @@ def _conform(df: DataFrame, schema: T.StructType) -> DataFrame:
     )
 
 
-def _materialize(df: DataFrame) -> DataFrame:
-    df = df.persist(StorageLevel.MEMORY_AND_DISK)
-    df.count()
+def _materialize(df: DataFrame, name: str, started: float | None = None) -> DataFrame:
+    """Cache and count `df` (if not cached yet), logging its rows and time since `started`."""
+    started = time.perf_counter() if started is None else started
+    if not df.is_cached:
+        df = df.persist(StorageLevel.MEMORY_AND_DISK)
+    rows = df.count()
+    log.info("coordination: %s has %d rows (%.1fs)", name, rows, time.perf_counter() - started)
     return df
 
 
@@ -109,16 +116,22 @@ def run_coordination(
     labelled = labelled.persist(StorageLevel.MEMORY_AND_DISK)  # read by every rule below
     notes = notes.select(*_NOTE_COLS)
     try:
-        pairs = _materialize(link_pairs(labelled, notes, cfg))
+        pairs = _materialize(link_pairs(labelled, notes, cfg), "pairs")
+        started = time.perf_counter()
         groups = _materialize(
             connected_components(
                 pairs, src=C.LEFT, dst=C.RIGHT, max_iterations=cfg.components_max_iterations
-            )
+            ),
+            "groups",
+            started,
         )
-        cliques = _materialize(find_quasi_cliques(labelled, notes, cfg))
+        started = time.perf_counter()
+        cliques = _materialize(find_quasi_cliques(labelled, notes, cfg), "quasi_cliques", started)
         high_volume = high_volume_raters(labelled, cfg, epoch_millis=epoch_millis)
-        flags = _materialize(_rater_flags(high_volume.raters, groups, cliques))
-        summary = _materialize(summarize(pairs, groups, cliques, flags, high_volume.windows, cfg))
+        flags = _materialize(_rater_flags(high_volume.raters, groups, cliques), "rater_flags")
+        summary = _materialize(
+            summarize(pairs, groups, cliques, flags, high_volume.windows, cfg), "summary"
+        )
     finally:
         labelled.unpersist()
     return CoordinationResult(pairs, groups, cliques, flags, summary)
@@ -174,7 +187,9 @@ def apply_post_selection(
     if cfg.apply_skip_below_notes is not None and notes.count() < cfg.apply_skip_below_notes:
         return flagged.select(*out_cols)
     author_groups = notes.select(N.NOTE_ID, N.AUTHOR_ID).join(
-        flags.select(F.col(C.PARTICIPANT).alias(N.AUTHOR_ID), F.col(C.GROUP_ID).alias("_authorGroup")),
+        flags.select(
+            F.col(C.PARTICIPANT).alias(N.AUTHOR_ID), F.col(C.GROUP_ID).alias("_authorGroup")
+        ),
         on=N.AUTHOR_ID,
         how="inner",
     )
@@ -197,5 +212,6 @@ def with_high_volume_flag(ratings: DataFrame, rater_flags: DataFrame) -> DataFra
     """Add `highVolumeRater` (boolean) to every rating, as the reference's preprocessing does."""
     flags = rater_flags.select(R.RATER_ID, F.col(C.IS_HIGH_VOLUME).alias(C.HIGH_VOLUME_RATING))
     return ratings.join(flags, on=R.RATER_ID, how="left").select(
-        *ratings.columns, F.coalesce(F.col(C.HIGH_VOLUME_RATING), F.lit(False)).alias(C.HIGH_VOLUME_RATING)
+        *ratings.columns,
+        F.coalesce(F.col(C.HIGH_VOLUME_RATING), F.lit(False)).alias(C.HIGH_VOLUME_RATING),
     )

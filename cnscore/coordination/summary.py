@@ -31,7 +31,10 @@ def _rows(df: DataFrame, metrics: list[tuple[str, Column, Column | None]]) -> Da
     """One aggregation over `df`, turned into one summary row per metric."""
     agg = df.agg(
         *[count.alias(f"_c{i}") for i, (_, count, _) in enumerate(metrics)],
-        *[(value if value is not None else F.lit(None)).alias(f"_v{i}") for i, (_, _, value) in enumerate(metrics)],
+        *[
+            (value if value is not None else F.lit(None)).alias(f"_v{i}")
+            for i, (_, _, value) in enumerate(metrics)
+        ],
     )
     structs = [
         F.struct(
@@ -62,32 +65,49 @@ def summarize(
         for name in criteria
     ]
     window_rows = windows.select(
-        F.concat(F.lit("highVolume."), F.col("windowDays").cast("string"), F.lit("d")).alias(C.METRIC),
+        F.concat(F.lit("highVolume."), F.col("windowDays").cast("string"), F.lit("d")).alias(
+            C.METRIC
+        ),
         F.col("activeRaters").alias(C.COUNT),
         F.col("threshold").alias(C.VALUE),
     ).unionByName(
         windows.select(
-            F.concat(F.lit("highVolume."), F.col("windowDays").cast("string"), F.lit("d.flagged")).alias(C.METRIC),
+            F.concat(
+                F.lit("highVolume."), F.col("windowDays").cast("string"), F.lit("d.flagged")
+            ).alias(C.METRIC),
             F.col("flaggedRaters").alias(C.COUNT),
             F.lit(None).cast("double").alias(C.VALUE),
         )
     )
     parts = [
         window_rows,
-        _rows(flags, [
-            ("highVolume.flagged", F.count_if(C.IS_HIGH_VOLUME), None),
-            ("raters.flagged", F.count_if(F.col(C.GROUP_ID).isNotNull() | F.col(C.CLIQUE_ID).isNotNull()), None),
-        ]),
+        _rows(
+            flags,
+            [
+                ("highVolume.flagged", F.count_if(C.IS_HIGH_VOLUME), None),
+                (
+                    "raters.flagged",
+                    F.count_if(F.col(C.GROUP_ID).isNotNull() | F.col(C.CLIQUE_ID).isNotNull()),
+                    None,
+                ),
+            ],
+        ),
         _rows(pairs, pair_metrics),
-        _rows(groups, [
-            ("groups", F.count_distinct(C.GROUP_ID), None),
-            ("groups.members", F.count(F.lit(1)), None),
-            ("groups.largest", F.max(C.GROUP_SIZE), None),
-        ]),
-        _rows(cliques, [
-            ("quasiCliques", F.count_distinct(C.CLIQUE_ID), None),
-            ("quasiCliques.members", F.count_distinct(C.PARTICIPANT), None),
-        ]),
+        _rows(
+            groups,
+            [
+                ("groups", F.count_distinct(C.GROUP_ID), None),
+                ("groups.members", F.count(F.lit(1)), None),
+                ("groups.largest", F.max(C.GROUP_SIZE), None),
+            ],
+        ),
+        _rows(
+            cliques,
+            [
+                ("quasiCliques", F.count_distinct(C.CLIQUE_ID), None),
+                ("quasiCliques.members", F.count_distinct(C.PARTICIPANT), None),
+            ],
+        ),
     ]
     combined = reduce(DataFrame.unionByName, parts)
     return combined.select(*[F.col(f.name).cast(f.dataType) for f in SUMMARY.fields])

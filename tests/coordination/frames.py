@@ -27,8 +27,13 @@ def ratings_df(spark, rows):
 def notes_df(spark, rows):
     """rows: (noteId, noteAuthorParticipantId, createdAtMillis, tweetId, classification)."""
     values = [
-        {"noteId": n, "noteAuthorParticipantId": a, "createdAtMillis": t, "tweetId": tw,
-         "classification": c}
+        {
+            "noteId": n,
+            "noteAuthorParticipantId": a,
+            "createdAtMillis": t,
+            "tweetId": tw,
+            "classification": c,
+        }
         for n, a, t, tw, c in rows
     ]
     return spark.createDataFrame(_rows(schemas.NOTES, values), schemas.NOTES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -17,8 +18,18 @@ def _edges(spark, pairs):
 def test_chain_pair_and_isolated_node(spark):
     # Chain r5-r3-r9-r1-r7 (minimum id r1), pair q8-q2 (minimum q2), z only linked to itself,
     # and one duplicated edge. Groups are numbered by minimum id: "q2" < "r1".
-    edges = _edges(spark, [("r5", "r3"), ("r3", "r9"), ("r9", "r1"), ("r1", "r7"), ("q8", "q2"),
-                           ("z", "z"), ("r3", "r5")])
+    edges = _edges(
+        spark,
+        [
+            ("r5", "r3"),
+            ("r3", "r9"),
+            ("r9", "r1"),
+            ("r1", "r7"),
+            ("q8", "q2"),
+            ("z", "z"),
+            ("r3", "r5"),
+        ],
+    )
     actual = connected_components(edges, src="src", dst="dst", max_iterations=20)
     expected = spark.createDataFrame(
         [(1, "q2", 2), (1, "q8", 2)] + [(2, r, 5) for r in ("r1", "r3", "r5", "r7", "r9")],
@@ -30,8 +41,8 @@ def test_chain_pair_and_isolated_node(spark):
 def test_long_chain_converges_to_one_group(spark):
     ids = [f"n{i:03d}" for i in range(60)]
     random.Random(1).shuffle(ids)  # path in shuffled id order: labels must travel both ways
-    edges = _edges(spark, list(zip(ids, ids[1:])))
-    groups = connected_components(edges, src="src", dst="dst", max_iterations=30)
+    edges = _edges(spark, list(itertools.pairwise(ids)))
+    groups = connected_components(edges, src="src", dst="dst", max_iterations=20)
     rows = groups.collect()
     assert len(rows) == 60
     assert {r.postSelectionGroupId for r in rows} == {1}
@@ -41,7 +52,7 @@ def test_long_chain_converges_to_one_group(spark):
 def test_round_bound_raises(spark):
     ids = [f"n{i:03d}" for i in range(60)]
     random.Random(1).shuffle(ids)
-    edges = _edges(spark, list(zip(ids, ids[1:])))
+    edges = _edges(spark, list(itertools.pairwise(ids)))
     with pytest.raises(ComponentsDidNotConvergeError):
         connected_components(edges, src="src", dst="dst", max_iterations=1)
 

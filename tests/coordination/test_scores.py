@@ -6,11 +6,15 @@ import random
 from itertools import combinations
 
 from chispa import assert_approx_df_equality, assert_df_equality
-from pyspark.sql import functions as F
 
 from cnscore.config import CoordinationConfig
 from cnscore.coordination.affinity import affinity_links, author_rater_scores
-from cnscore.coordination.corating import corating_counts, corating_links, corating_scores, rated_posts
+from cnscore.coordination.corating import (
+    corating_counts,
+    corating_links,
+    corating_scores,
+    rated_posts,
+)
 from tests.coordination.frames import MINUTE, MISLEADING, T0, notes_df, ratings_df
 
 H, NH, SH = "HELPFUL", "NOT_HELPFUL", "SOMEWHAT_HELPFUL"
@@ -23,10 +27,28 @@ SCORE_COLS = ["noteAuthorParticipantId", "raterParticipantId", "writerTotal"] + 
 
 def _affinity_inputs(spark):
     # Author A wrote notes 1..10, author B notes 11..15, all created at T0.
-    notes = notes_df(spark, [(n, "A" if n <= 10 else "B", T0, 100 + n, MISLEADING) for n in range(1, 16)])
-    latency_r1 = {1: 0.5, 2: 0.5, 3: 3, 4: 3, 5: 10, 6: 10, 7: 30, 11: 0.5, 12: 0.5, 13: 3, 14: 15, 15: 15}
+    notes = notes_df(
+        spark, [(n, "A" if n <= 10 else "B", T0, 100 + n, MISLEADING) for n in range(1, 16)]
+    )
+    latency_r1 = {
+        1: 0.5,
+        2: 0.5,
+        3: 3,
+        4: 3,
+        5: 10,
+        6: 10,
+        7: 30,
+        11: 0.5,
+        12: 0.5,
+        13: 3,
+        14: 15,
+        15: 15,
+    }
     rows = [(n, "r1", T0 + int(m * MINUTE), H) for n, m in latency_r1.items()]
-    rows += [(8, "r1", T0 + MINUTE // 2, NH), (9, "r1", T0 + MINUTE // 2, SH)]  # not HELPFUL: ignored
+    rows += [
+        (8, "r1", T0 + MINUTE // 2, NH),
+        (9, "r1", T0 + MINUTE // 2, SH),
+    ]  # not HELPFUL: ignored
     rows += [(n, "r2", T0 + MINUTE // 2, H) for n in (1, 2, 3, 4, 5, 6, 7, 8, 11, 12)]
     return ratings_df(spark, rows), notes
 
@@ -49,7 +71,9 @@ def test_affinity_and_coverage_match_hand_computed_values(spark):
         ],
         schema=actual.schema,
     )
-    assert_approx_df_equality(actual, expected, precision=1e-12, ignore_row_order=True, ignore_nullable=True)
+    assert_approx_df_equality(
+        actual, expected, precision=1e-12, ignore_row_order=True, ignore_nullable=True
+    )
 
 
 def test_affinity_links_name_each_threshold_passed(spark):
@@ -60,9 +84,13 @@ def test_affinity_links_name_each_threshold_passed(spark):
     # (A, r1): coverage 0.2 >= 0.2, 0.4 >= 0.3, 0.6 >= 0.4; affinity20m 6/11 < 0.7.
     # (B, r2): raterAffinity1m = 0.2 >= 0.2 exactly (boundary is inclusive); 0.2 < 0.45, < 0.7.
     # (B, r1): affinity20m 5/11 < 0.7, no coverage: not linked.
-    wc, ra = ["writerCoverage1m", "writerCoverage5m", "writerCoverage20m"], ["raterAffinity1m", "raterAffinity5m", "raterAffinity20m"]
+    wc, ra = (
+        ["writerCoverage1m", "writerCoverage5m", "writerCoverage20m"],
+        ["raterAffinity1m", "raterAffinity5m", "raterAffinity20m"],
+    )
     expected = spark.createDataFrame(
-        [("A", "r1", wc), ("A", "r2", wc + ra), ("B", "r2", ["raterAffinity1m"])], schema=actual.schema
+        [("A", "r1", wc), ("A", "r2", wc + ra), ("B", "r2", ["raterAffinity1m"])],
+        schema=actual.schema,
     )
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
 
@@ -82,13 +110,22 @@ def _corating_inputs(spark):
     )
     t = T0 + 3_600_000
     rows = [
-        (11, "a", t, H), (11, "b", t + 5 * MINUTE, NH),  # (a, b) on post 1 ...
-        (12, "a", t, H), (12, "b", t + MINUTE, H),  # ... again on post 1: counted once
-        (21, "a", t, H), (21, "b", t + 20 * MINUTE, H),  # exactly 20 min apart: co-rated
+        (11, "a", t, H),
+        (11, "b", t + 5 * MINUTE, NH),  # (a, b) on post 1 ...
+        (12, "a", t, H),
+        (12, "b", t + MINUTE, H),  # ... again on post 1: counted once
+        (21, "a", t, H),
+        (21, "b", t + 20 * MINUTE, H),  # exactly 20 min apart: co-rated
         (21, "c", t + 40 * MINUTE + 1, H),  # 20 min + 1 ms after b: not co-rated
-        (31, "a", t, SH), (31, "c", t + 19 * MINUTE, H), (31, "b", t + 86_400_000, H),
-        (41, "d", t, H), (41, "a", t + 2 * MINUTE, H),
-        (51, "a", t, H), (51, "b", t, H), (61, "a", t, H), (61, "c", t, H),
+        (31, "a", t, SH),
+        (31, "c", t + 19 * MINUTE, H),
+        (31, "b", t + 86_400_000, H),
+        (41, "d", t, H),
+        (41, "a", t + 2 * MINUTE, H),
+        (51, "a", t, H),
+        (51, "b", t, H),
+        (61, "a", t, H),
+        (61, "c", t, H),
     ]
     return ratings_df(spark, rows), notes
 
@@ -110,12 +147,16 @@ def test_npmi_and_min_sim_match_hand_computed_values(spark):
         ],
         schema=actual.schema,
     )
-    assert_approx_df_equality(actual, expected, precision=1e-12, ignore_row_order=True, ignore_nullable=True)
+    assert_approx_df_equality(
+        actual, expected, precision=1e-12, ignore_row_order=True, ignore_nullable=True
+    )
 
 
 def test_npmi_without_pseudocounts_and_links(spark):
     ratings, notes = _corating_inputs(spark)
-    cfg = CoordinationConfig(min_unique_posts=2, pmi_pseudocounts=0, npmi_threshold=0.3, min_sim_threshold=0.15)
+    cfg = CoordinationConfig(
+        min_unique_posts=2, pmi_pseudocounts=0, npmi_threshold=0.3, min_sim_threshold=0.15
+    )
     scores = corating_scores(ratings, notes, cfg)
     # npmi(a,b) = ln(2*10/(4*3)) / ln(5) = ln(5/3)/ln(5) = 0.317393806 (>= 0.3)
     # npmi(a,c) = ln(1*10/(4*2)) / ln(10) = ln(1.25)/ln(10) = 0.096910013
@@ -123,7 +164,9 @@ def test_npmi_without_pseudocounts_and_links(spark):
     got = {(r.leftParticipantId, r.rightParticipantId): r.npmi for r in scores.collect()}
     assert abs(got[("a", "b")] - 0.31739380551401475) < 1e-12
     assert abs(got[("a", "c")] - 0.0969100130080564) < 1e-12
-    links = corating_links(scores, cfg).select("leftParticipantId", "rightParticipantId", "linkCriteria")
+    links = corating_links(scores, cfg).select(
+        "leftParticipantId", "rightParticipantId", "linkCriteria"
+    )
     expected = spark.createDataFrame([("a", "b", ["npmi", "minSim"])], schema=links.schema)
     assert_df_equality(links, expected, ignore_nullable=True)
 
@@ -144,8 +187,12 @@ def test_salted_bucketed_join_matches_brute_force(spark):
     # A burst: 120 ratings by 40 raters on 3 notes of 2 posts within 90 minutes, plus a
     # deleted post. Salting is forced (hot key > 5 rows, 4 rows per salt).
     rng = random.Random(5)
-    notes = [(1, "X", T0, 7, MISLEADING), (2, "X", T0, 7, MISLEADING), (3, "X", T0, 8, MISLEADING),
-             (4, "X", T0, -1, MISLEADING)]
+    notes = [
+        (1, "X", T0, 7, MISLEADING),
+        (2, "X", T0, 7, MISLEADING),
+        (3, "X", T0, 8, MISLEADING),
+        (4, "X", T0, -1, MISLEADING),
+    ]
     pairs = {(rng.randint(1, 4), f"r{rng.randint(0, 39):02d}") for _ in range(160)}
     rows = [(n, r, T0 + rng.randint(0, 90 * MINUTE), H) for n, r in sorted(pairs)]
     ratings, notes_frame = ratings_df(spark, rows), notes_df(spark, notes)
@@ -153,7 +200,10 @@ def test_salted_bucketed_join_matches_brute_force(spark):
     salted = CoordinationConfig(salt_hot_key_rows=5, salt_rows_per_task=4, max_salts=8)
     expected = _brute_force(rows, notes, salted.corating_window_millis)
     for cfg in (CoordinationConfig(), salted):
-        got = {(r.leftParticipantId, r.rightParticipantId): r.coRatings for r in corating_counts(posts, cfg).collect()}
+        got = {
+            (r.leftParticipantId, r.rightParticipantId): r.coRatings
+            for r in corating_counts(posts, cfg).collect()
+        }
         assert got == expected
     assert len(expected) > 100  # the example is not trivially small
 
