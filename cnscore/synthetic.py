@@ -178,7 +178,7 @@ def _notes_frame(rng, note_ids, author_ids, created) -> pd.DataFrame:
             "summary": [f"synthetic note {i}" for i in range(n)],
         }
     )
-    return _conform(frame, schemas.NOTES)
+    return conform_to_schema(frame, schemas.NOTES)
 
 
 def _ratings_frame(rng, note_ids, rater_ids, created, level) -> pd.DataFrame:
@@ -206,13 +206,13 @@ def _ratings_frame(rng, note_ids, rater_ids, created, level) -> pd.DataFrame:
             frame[tag] = (use & ((picks[0] == t) | ((picks[1] == t) & (rng.random(n) < 0.3)))).astype(
                 np.int8
             )
-    return _conform(frame, schemas.RATINGS)
+    return conform_to_schema(frame, schemas.RATINGS)
 
 
 _NUMPY_TYPES = {"bigint": "int64", "tinyint": "int8", "double": "float64", "int": "int32"}
 
 
-def _conform(frame: pd.DataFrame, schema) -> pd.DataFrame:
+def conform_to_schema(frame: pd.DataFrame, schema) -> pd.DataFrame:
     """Columns of `schema` in order; absent ones null, types as the schema says."""
     out = {}
     for field in schema.fields:

@@ -26,6 +26,7 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 
 from cnscore import schemas
+from cnscore.synthetic import conform_to_schema
 
 START_MILLIS = 1_700_000_000_000
 MINUTE, HOUR, DAY = 60_000, 3_600_000, 86_400_000
@@ -157,20 +158,7 @@ def generate_planted(
     )
     truth_frame = pd.DataFrame(truth, columns=["raterParticipantId", "role", "ringId"])
     return PlantedCoordination(
-        _conform(notes, schemas.NOTES), _conform(ratings, schemas.RATINGS), truth_frame
+        conform_to_schema(notes, schemas.NOTES), conform_to_schema(ratings, schemas.RATINGS), truth_frame
     )
 
 
-_NUMPY = {"bigint": "int64", "tinyint": "int8", "int": "int32", "double": "float64"}
-
-
-def _conform(frame: pd.DataFrame, schema) -> pd.DataFrame:
-    """The schema's columns in order and numpy types; absent columns are null."""
-    out = {}
-    for field in schema.fields:
-        kind = field.dataType.simpleString()
-        if field.name in frame:
-            out[field.name] = frame[field.name].astype(_NUMPY.get(kind, "object"))
-        else:
-            out[field.name] = pd.Series([None] * len(frame), dtype="object")
-    return pd.DataFrame(out)
