@@ -25,15 +25,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cnscore.config import CoordinationConfig
+
 
 @dataclass(frozen=True)
 class GrowthLimits:
-    note_inclusion: float = 0.25
-    min_inclusion_ratings: int = 4
-    rater_inclusion: float = 0.25
-    min_clique_posts: int = 25
-    min_clique_raters: int = 5
-    max_growth_steps: int = 2000
+    """The growth thresholds, taken from CoordinationConfig (where their defaults live)."""
+
+    note_inclusion: float
+    min_inclusion_ratings: int
+    rater_inclusion: float
+    min_clique_posts: int
+    min_clique_raters: int
+    max_growth_steps: int
+
+    @classmethod
+    def from_config(cls, cfg: CoordinationConfig) -> GrowthLimits:
+        return cls(
+            note_inclusion=cfg.note_inclusion_threshold,
+            min_inclusion_ratings=cfg.min_inclusion_ratings,
+            rater_inclusion=cfg.rater_inclusion_threshold,
+            min_clique_posts=cfg.min_clique_posts,
+            min_clique_raters=cfg.min_clique_raters,
+            max_growth_steps=cfg.max_clique_growth_steps,
+        )
 
 
 class RatingIndex:

@@ -160,14 +160,7 @@ def _grow_on_driver(
     seeds = np.array(
         [[code[a], code[b]] for a, b in zip(seed_rows[C.LEFT], seed_rows[C.RIGHT])], dtype=np.int64
     ).reshape(-1, 2)
-    limits = GrowthLimits(
-        note_inclusion=cfg.note_inclusion_threshold,
-        min_inclusion_ratings=cfg.min_inclusion_ratings,
-        rater_inclusion=cfg.rater_inclusion_threshold,
-        min_clique_posts=cfg.min_clique_posts,
-        min_clique_raters=cfg.min_clique_raters,
-        max_growth_steps=cfg.max_clique_growth_steps,
-    )
+    limits = GrowthLimits.from_config(cfg)
     return [
         (clique_id, str(rater_ids[m]), len(members), int(posts.size))
         for clique_id, (members, posts) in enumerate(build_cliques(index, seeds, limits), start=1)

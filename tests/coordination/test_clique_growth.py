@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnscore.config import CoordinationConfig
 from cnscore.coordination.clique_growth import GrowthLimits, RatingIndex, build_cliques, grow
 
 
@@ -24,7 +25,7 @@ def _ring(num_posts: int) -> RatingIndex:
 
 
 def test_ring_grows_to_its_members_and_stops_at_the_outsider():
-    members, posts = grow(_ring(50), (0, 1), GrowthLimits())
+    members, posts = grow(_ring(50), (0, 1), GrowthLimits.from_config(CoordinationConfig()))
     # Up to four members a group action needs every member (min(n, 4) = n): with 3 members
     # 50 - 3 * 5 = 35 posts, with 4, 30 posts (>= 25, so each is accepted; raters 2..5 tie on
     # 35 matched posts at first and the smallest id goes first). From 5 members on, 4 of them
@@ -35,7 +36,7 @@ def test_ring_grows_to_its_members_and_stops_at_the_outsider():
 
 def test_build_cliques_drops_used_seeds_and_small_results():
     seeds = np.array([[0, 1], [2, 3], [6, 7]])
-    cliques = build_cliques(_ring(50), seeds, GrowthLimits())
+    cliques = build_cliques(_ring(50), seeds, GrowthLimits.from_config(CoordinationConfig()))
     # Seed (2, 3) touches the first clique and is dropped; (6, 7) share no action: it stays a
     # pair and is discarded (< 5 raters).
     assert [sorted(m) for m, _ in cliques] == [[0, 1, 2, 3, 4, 5]]
@@ -43,4 +44,4 @@ def test_build_cliques_drops_used_seeds_and_small_results():
 
 def test_too_few_posts_never_grow():
     # 20 posts: a third member would leave 20 - 3 * 2 = 14 < 25 posts: never accepted.
-    assert build_cliques(_ring(20), np.array([[0, 1]]), GrowthLimits()) == []
+    assert build_cliques(_ring(20), np.array([[0, 1]]), GrowthLimits.from_config(CoordinationConfig())) == []
