@@ -13,6 +13,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 
+from cnscore.scoring.settings import ScoringConfig
+
+
 class ConfigError(ValueError):
     """A configuration value is missing, unknown or out of range."""
 
@@ -197,6 +200,7 @@ class ScoreConfig:
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     coordination: CoordinationConfig = field(default_factory=CoordinationConfig)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)  # the Core model's rules
 
 
 def _coerce(name: str, value: Any, hint: str) -> Any:

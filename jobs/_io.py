@@ -44,3 +44,28 @@ def _write_delta_rs(df: DataFrame, outdir: str, name: str, path: str) -> None:
     reader = dataset.scanner().to_reader()
     write_deltalake(path, reader, mode="overwrite", schema_mode="overwrite")
     shutil.rmtree(staging, ignore_errors=True)
+
+
+def read_table(spark, outdir: str, name: str, output: OutputConfig) -> DataFrame:
+    """Read tables/<name> back (as written by write_table with the same output config)."""
+    path = Path(outdir) / "tables" / name
+    if not path.exists():
+        raise FileNotFoundError(f"table {name} not found at {path}")
+    if output.format == "parquet":
+        return spark.read.parquet(str(path))
+    if has_delta_spark(spark.range(0)) and output.delta_writer != "rs":
+        return spark.read.format("delta").load(str(path))
+    # delta-rs: the files of the table's current version only (an overwrite keeps old files).
+    from deltalake import DeltaTable
+
+    files = [str(path / f) for f in DeltaTable(str(path)).files()]
+    if not files:
+        schema = DeltaTable(str(path)).schema().to_arrow()
+        return spark.createDataFrame([], schema=_spark_schema(spark, schema))
+    return spark.read.parquet(*files)
+
+
+def _spark_schema(spark, arrow_schema):
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(arrow_schema)

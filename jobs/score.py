@@ -1,8 +1,11 @@
-"""Main job: read inputs (or make the embedded synthetic default), fit the MF, write tables.
+"""Main job: read inputs (or make the embedded synthetic default), score, write tables and TSVs.
 
-    python -m jobs.score --outdir out/run1                       # embedded default data
-    python -m jobs.score --ratings R --notes N --outdir out/run2  # real TSVs
-    spark-submit jobs/score.py --ratings R --outdir out/run3      # the same on a cluster
+    python -m jobs.score --outdir out/run1                        # embedded default data
+    python -m jobs.score --notes N --ratings R --status S --enrollment E --outdir OUT
+    spark-submit jobs/score.py --notes N --ratings R --outdir OUT  # the same on a cluster
+
+The flags are the reference runner's: OUT receives scored_notes.tsv, helpfulness_scores.tsv,
+note_status_history.tsv and aux_note_info.tsv, and OUT/tables/ one table per stage.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ if __package__ in (None, ""):  # spark-submit runs this file as a script
 import yaml
 
 from cnscore.config import ScoreConfig, as_dict, load_config
-from jobs import _io, _stages, coordination
+from jobs import _io, _scoring, _stages, coordination
 from jobs._session import build_session
 
 log = logging.getLogger("cnscore.jobs")
@@ -43,8 +46,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mf-model", choices=["standard", "qsmf"],
                         help="MF model (same as --set mf.model=...); qsmf = quality-sensitive MF")
     parser.add_argument("--master", help="Spark master for python -m runs, e.g. local[2]")
-    parser.add_argument("--phase", default="all", choices=["all", "coordination", "pss", "mf"],
-                        help="all (default), coordination (alias pss: the reference's name), or mf")
+    parser.add_argument("--phase", default="all",
+                        choices=["all", "coordination", "pss", "prescoring", "final", "mf"],
+                        help="all (default); coordination (alias pss: the reference's name); prescoring; "
+                             "final (reads the prescoring tables in OUTDIR); mf (the bare MF fit only)")
+    parser.add_argument("--skip-pss", action="store_true",
+                        help="no coordination stage: no post selection or correlated raters (the "
+                             "reference runner's flag); high-volume raters are still flagged")
+    parser.add_argument("--nopseudoraters", action="store_true",
+                        help="skip the pseudo-rater bounds (same as --set scoring.pseudo_raters=false)")
     parser.add_argument("--epoch-millis", type=int,
                         help="the run's 'now' (default: the latest rating time)")
     return parser.parse_args(argv)
@@ -65,6 +75,8 @@ def load(args: argparse.Namespace) -> tuple[ScoreConfig, dict[str, str]]:
         overrides.append(f"output.format={args.format}")
     if args.mf_model:
         overrides.append(f"mf.model={args.mf_model}")
+    if args.nopseudoraters:
+        overrides.append("scoring.pseudo_raters=false")
     return load_config(documents, overrides), spark_conf
 
 
@@ -77,13 +89,29 @@ def main(argv: list[str] | None = None) -> int:
     inputs = _stages.read_inputs(spark, args, cfg)
     for kind, table in inputs.quarantine.items():
         _io.write_table(table, args.outdir, f"quarantine_{kind}", cfg.output)
-    if args.phase in ("all", *coordination.PHASE_NAMES):
-        flags = coordination.run(spark, inputs.tables, cfg, epoch_millis=args.epoch_millis)
-        for name, table in flags.items():
+    flags = None
+    if args.phase in coordination.PHASE_NAMES or (args.phase == "all" and not args.skip_pss):
+        tables = coordination.run(spark, inputs.tables, cfg, epoch_millis=args.epoch_millis)
+        for name, table in tables.items():
             _io.write_table(table, args.outdir, name, cfg.output)
         if args.phase != "all":
-            print(f"cnscore: coordination tables written to {args.outdir}/tables/: {', '.join(flags)}")
+            print(f"cnscore: coordination tables written to {args.outdir}/tables/: {', '.join(tables)}")
             return 0
+        flags = tables["rater_flags"]
+    if args.phase == "mf":
+        return _bare_mf(spark, args, cfg, inputs, started)
+    seconds = _scoring.run_scoring(spark, args.phase, inputs.tables, cfg, args.outdir,
+                                   epoch_millis=args.epoch_millis, rater_flags=flags,
+                                   read_flags=not args.skip_pss)
+    print(f"cnscore: {args.phase} done in {time.time() - started:.1f}s ({inputs.source}); "
+          + ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items()))
+    if args.phase != "prescoring":
+        print(f"  reference TSVs in {args.outdir}/, stage tables ({cfg.output.format}) in {args.outdir}/tables/")
+    return 0
+
+
+def _bare_mf(spark, args, cfg: ScoreConfig, inputs, started: float) -> int:
+    """The MF fit alone on every labelled rating (no filters or rules): for experiments."""
     outputs = _stages.fit_core(inputs, cfg)
     for name, table in outputs.tables.items():
         _io.write_table(table, args.outdir, name, cfg.output)

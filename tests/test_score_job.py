@@ -19,15 +19,14 @@ from jobs import score
 REPO = Path(__file__).resolve().parents[1]
 SMALL = ["--set", "synthetic.num_raters=300", "--set", "synthetic.num_notes=80",
          "--set", "synthetic.num_ratings=4000", "--set", "mf.tolerance=1e-9"]
-TABLES = {"note_params", "rater_params", "global_params", "rater_ids", "note_ids", "run_metadata",
-          "rater_flags", "coordination_pairs", "coordination_groups", "quasi_cliques",
-          "coordination_summary"}
+MF_ONLY = [*SMALL, "--phase", "mf"]  # the bare MF fit (no scoring rules)
+TABLES = {"note_params", "rater_params", "global_params", "rater_ids", "note_ids", "run_metadata"}
 
 
 @pytest.fixture(scope="module")
 def default_run(spark, tmp_path_factory):
     out = tmp_path_factory.mktemp("default")
-    assert score.main(["--outdir", str(out), *SMALL]) == 0
+    assert score.main(["--outdir", str(out), *MF_ONLY]) == 0
     return out
 
 
@@ -56,7 +55,7 @@ def test_run_metadata_records_config_counts_and_fingerprint(default_run):
 
 
 def test_same_seed_same_tables_in_parquet(spark, default_run, tmp_path):
-    assert score.main(["--outdir", str(tmp_path), "--format", "parquet", *SMALL]) == 0
+    assert score.main(["--outdir", str(tmp_path), "--format", "parquet", *MF_ONLY]) == 0
     again = pd.read_parquet(tmp_path / "tables" / "note_params").sort_values("noteId")
     first = DeltaTable(str(default_run / "tables" / "note_params")).to_pandas().sort_values("noteId")
     np.testing.assert_allclose(again.internalNoteIntercept, first.internalNoteIntercept, atol=1e-12)
@@ -65,7 +64,7 @@ def test_same_seed_same_tables_in_parquet(spark, default_run, tmp_path):
 def test_real_2021_snapshot_through_the_job(spark, shared_dir, tmp_path):
     src = shared_dir / "data/real/colinfraser-birdwatch_data_guide"
     rc = score.main(["--ratings", str(src / "ratings-00000.tsv"), "--notes", str(src / "notes-00000.tsv"),
-                     "--outdir", str(tmp_path), "--format", "parquet"])
+                     "--outdir", str(tmp_path), "--format", "parquet", "--phase", "mf"])
     assert rc == 0
     meta = pd.read_parquet(tmp_path / "tables" / "run_metadata").iloc[0]
     counts = json.loads(meta.rowCounts)
@@ -88,7 +87,7 @@ def test_spark_submit_on_local_cluster_matches_in_process(default_run, tmp_path)
     spark_submit = Path(sys.executable).parent / "spark-submit"
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
     cmd = [str(spark_submit), "--master", "local-cluster[2,1,1024]", "--conf", "spark.ui.enabled=false",
-           str(REPO / "jobs" / "score.py"), "--outdir", str(tmp_path), "--format", "parquet", *SMALL]
+           str(REPO / "jobs" / "score.py"), "--outdir", str(tmp_path), "--format", "parquet", *MF_ONLY]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "cnscore: scored 4000 ratings" in proc.stdout
@@ -100,7 +99,7 @@ def test_spark_submit_on_local_cluster_matches_in_process(default_run, tmp_path)
 
 def test_qsmf_model_adds_quality_sensitivity(spark, tmp_path):
     args = ["--outdir", str(tmp_path), "--format", "parquet", "--mf-model", "qsmf",
-            "--set", "mf.qs_rounds=2", *SMALL]
+            "--set", "mf.qs_rounds=2", *MF_ONLY]
     assert score.main(args) == 0
     raters = pd.read_parquet(tmp_path / "tables" / "rater_params")
     assert "qualitySensitivity" in raters.columns

@@ -1,0 +1,115 @@
+"""Final scoring of one MF model (shared docs/reference.md §4.5, §4.6).
+
+Per-note refits with raters and mu frozen at their prescoring values: without high-volume
+raters, without correlated (quasi-clique) raters, on population-sampled ratings, and on all
+ratings; pseudo-rater bounds; tag, Incorrect and sign statistics; then the status rules.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from cnscore.columns import RatingCols
+from cnscore.config import MFConfig
+from cnscore.scoring import incorrect_filter, rules, tag_filter
+from cnscore.scoring.counts import filter_min_counts
+from cnscore.scoring.fits import IdSpace, fit_frozen
+from cnscore.scoring.prescoring import PrescoringResult, final_mf_config
+from cnscore.scoring.pseudo_raters import pseudo_rater_bounds
+from cnscore.scoring.settings import ScoringConfig
+from cnscore.scoring.sign_counts import sign_counts
+
+log = logging.getLogger(__name__)
+NOTE_ID, RATER_ID = RatingCols.NOTE_ID, RatingCols.RATER_ID
+POPULATION_SAMPLED = "POPULATION_SAMPLED"
+
+
+@dataclass(frozen=True)
+class FinalResult:
+    scored_notes: DataFrame  # one row per note the model outputs: params, stats, status, explanation
+    final_raters: DataFrame  # raters whose (frozen) parameters were used
+    pseudo_bounds: DataFrame  # noteId and the pseudo-rater min/median/max/refit_orig columns
+    final_round_ratings: int
+
+
+def final_round_ratings(ratings: DataFrame, pre: PrescoringResult) -> DataFrame:
+    """Notes with >= 5 ratings, raters with prescoring parameters above the helpfulness threshold."""
+    counted = filter_min_counts(ratings, 5, 0)
+    helpful = pre.helpfulness.where(F.col("aboveHelpfulnessThreshold")).select(RATER_ID)
+    with_params = pre.second_round.raters.select(RATER_ID)
+    return counted.join(with_params, RATER_ID, "left_semi").join(helpful, RATER_ID, "left_semi")
+
+
+def frozen_intercepts(ratings: DataFrame, ids: IdSpace, pre: PrescoringResult, cfg: MFConfig,
+                      name: str) -> DataFrame:
+    """noteId, <name>: the note intercept from a frozen-rater refit on these ratings."""
+    selected = final_round_ratings(ratings, pre)
+    if not selected.limit(1).count():
+        return ratings.sparkSession.createDataFrame([], f"{NOTE_ID} bigint, {name} double")
+    fitted = fit_frozen(selected, ids, pre.second_round.raters, pre.second_round.global_intercept, cfg)
+    return fitted.notes.select(NOTE_ID, F.col("internalNoteIntercept").alias(name))
+
+
+def score_final(ratings: DataFrame, history: DataFrame, ids: IdSpace, pre: PrescoringResult, mf: MFConfig,
+                cfg: ScoringConfig, *, correlated_raters: DataFrame | None = None) -> FinalResult:
+    """Run final scoring for one model.
+
+    ratings: the model's densified ratings, with highVolumeRater (bool) and ratingSourceBucketed.
+    correlated_raters: raterParticipantId of quasi-clique members (None: nobody).
+    """
+    final_cfg = final_mf_config(mf, pre.meta)
+    extra = [frozen_intercepts(ratings.where(~F.col("highVolumeRater")), ids, pre, final_cfg,
+                               "internalNoteInterceptNoHighVol")]
+    independent = ratings if correlated_raters is None else ratings.join(correlated_raters, RATER_ID, "left_anti")
+    extra.append(frozen_intercepts(independent, ids, pre, final_cfg, "internalNoteInterceptNoCorrelated"))
+    sampled = ratings.where(F.col(RatingCols.RATING_SOURCE) == POPULATION_SAMPLED)
+    if sampled.limit(1).count():
+        sampled_cfg = final_mf_config(mf, {"finalRoundNumRatings": cfg.population_sampled_loss_ratio,
+                                           "finalRoundNumNotes": 1})
+        extra.append(frozen_intercepts(sampled, ids, pre, sampled_cfg, "internalNoteInterceptPopulationSampled"))
+
+    selected = final_round_ratings(ratings, pre).persist()
+    full = fit_frozen(selected, ids, pre.second_round.raters, pre.second_round.global_intercept, final_cfg)
+    raters = pre.second_round.raters.join(selected.select(RATER_ID).distinct(), RATER_ID, "left_semi").persist()
+    notes = full.notes.select(NOTE_ID, "internalNoteIntercept", "internalNoteFactor1")
+    if cfg.pseudo_raters:
+        bounds = pseudo_rater_bounds(selected, ids, raters, pre.second_round.global_intercept, mf).localCheckpoint()
+        notes = notes.join(bounds, NOTE_ID, "left")
+    else:
+        bounds = notes.sparkSession.createDataFrame([], f"{NOTE_ID} bigint")
+    for table in extra:
+        notes = notes.join(table, NOTE_ID, "left")
+    stats = _note_stats(ratings, history, notes, raters, pre, cfg)
+    rule_list = (rules.first_round_rules(cfg, with_ucb=cfg.pseudo_raters) + [rules.ratio_crnh_rule(cfg),
+                 rules.nm_crnh_rule(cfg)] + rules.final_round_rules(cfg))
+    # Checkpointed: the rule chain is a deep plan, and post-scoring joins it several times.
+    scored = rules.apply_rules(stats, rule_list).localCheckpoint()
+    count = selected.count()
+    selected.unpersist()
+    return FinalResult(scored, raters, bounds, count)
+
+
+def _note_stats(ratings, history, notes, raters, pre: PrescoringResult, cfg: ScoringConfig) -> DataFrame:
+    counts = ratings.groupBy(NOTE_ID).agg(F.count(F.lit(1)).alias("numRatings"))
+    hist = history.select(NOTE_ID, "noteAuthorParticipantId", "classification", "currentStatus",
+                          F.col("createdAtMillis").alias("noteCreatedAtMillis"))
+    adjusted = tag_filter.adjusted_tag_ratios(ratings, notes, raters, cfg)
+    hits = tag_filter.tag_filter_hits(adjusted, pre.tag_thresholds, cfg)
+    incorrect = incorrect_filter.incorrect_interval_stats(ratings, notes, raters, pre.incorrect_propensity, cfg)
+    stats = (counts.join(hist, NOTE_ID, "left").join(notes, NOTE_ID, "left")
+             .join(sign_counts(ratings, raters), NOTE_ID, "left")
+             .join(adjusted, NOTE_ID, "left").join(hits, NOTE_ID, "left").join(incorrect, NOTE_ID, "left"))
+    return stats.select(
+        "*",
+        F.col("activeFilterTags").isNotNull().alias("tagFilterFires"),
+        incorrect_filter.incorrect_filter_fires(cfg).alias("incorrectFilterFires"),
+        incorrect_filter.incorrect_filter_detail(cfg).alias("incorrectFilterDetail"),
+        F.lit(None).cast("double").alias("lowDiligenceNoteIntercept"),
+        # Ratings by raters with final parameters (the reference's numFinalRoundRatings).
+        (F.coalesce("negFactorRatingCount", F.lit(0)) + F.coalesce("posFactorRatingCount", F.lit(0)))
+        .alias("numFinalRoundRatings"),
+    ).fillna({"minSignCount": 0, "netMinHelpful": 0, "netMinHelpfulRatio": 0.0})

@@ -1,0 +1,143 @@
+"""The Core model end to end: inputs -> prescoring -> final scoring -> scored notes.
+
+`cnscore` never reads files: the caller passes the input DataFrames (canonical schemas) and,
+when the coordination stage ran, its rater flags.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from cnscore.columns import HELPFUL_TAGS_TSV_ORDER, NOT_HELPFUL_TAGS_TSV_ORDER, RatingCols
+from cnscore.config import CoordinationConfig, MFConfig
+from cnscore.coordination.high_volume import high_volume_raters
+from cnscore.coordination.schemas import CoordCols
+from cnscore.coordination.stage import apply_post_selection, with_high_volume_flag
+from cnscore.preprocess import filter_labeled_ratings
+from cnscore.scoring import inputs as scoring_inputs
+from cnscore.scoring.final import FinalResult, score_final
+from cnscore.scoring.fits import IdSpace
+from cnscore.scoring.prescoring import PrescoringResult, prescore
+from cnscore.scoring.settings import ScoringConfig
+from cnscore.scoring.topics import note_topics
+
+log = logging.getLogger(__name__)
+NOTE_ID, RATER_ID = RatingCols.NOTE_ID, RatingCols.RATER_ID
+GROUP_ID, CLIQUE_ID = CoordCols.GROUP_ID, CoordCols.CLIQUE_ID
+
+
+@dataclass(frozen=True)
+class CoreRun:
+    ratings: DataFrame  # preprocessed, post-selection-filtered ratings of every rater
+    history: DataFrame  # status history with every note and its classification
+    topics: DataFrame  # noteId, noteTopic
+    prescoring: PrescoringResult
+    final: FinalResult
+    scored_notes: DataFrame  # notes the model outputs (capture threshold applied)
+
+
+# What scoring reads from a rating; everything else is dropped before the lineage is cut.
+RATING_COLUMNS = (NOTE_ID, RATER_ID, RatingCols.CREATED_AT, RatingCols.HELPFUL_NUM, RatingCols.HELPFULNESS_LEVEL,
+                  RatingCols.RATING_SOURCE, "highVolumeRater", "modelingGroup",
+                  *HELPFUL_TAGS_TSV_ORDER, *NOT_HELPFUL_TAGS_TSV_ORDER)
+
+
+def _cut(df: DataFrame) -> DataFrame:
+    """Materialize and drop the lineage: later plans (dozens of fits and joins) would otherwise
+    carry the readers' parsing plan, and planning time grows with it."""
+    return df.localCheckpoint(eager=True)
+
+
+def prepare_ratings(ratings: DataFrame, notes: DataFrame, history: DataFrame, enrollment: DataFrame | None,
+                    rater_flags: DataFrame, cfg: ScoringConfig) -> DataFrame:
+    """Labelled ratings with highVolumeRater and modelingGroup, filtered by note type (§1.6)."""
+    flagged = with_high_volume_flag(filter_labeled_ratings(ratings), rater_flags)
+    kept = scoring_inputs.filter_ratings_by_note_type(flagged, notes, history, cfg)
+    return scoring_inputs.with_modeling_group(kept, enrollment)
+
+
+def final_scoring_flags(rater_flags: DataFrame) -> DataFrame:
+    """The flags final scoring applies: the reference keeps only raters that have both a
+    post-selection group and a quasi-clique (it drops rows with either missing), so a group
+    member outside every clique is not collapsed there, and only those raters count as
+    correlated. Prescoring uses every group."""
+    both = F.col(GROUP_ID).isNotNull() & F.col(CLIQUE_ID).isNotNull()
+    return rater_flags.select(RATER_ID, F.when(both, F.col(GROUP_ID)).alias(GROUP_ID),
+                              F.when(both, F.col(CLIQUE_ID)).alias(CLIQUE_ID))
+
+
+def post_selected(ratings: DataFrame, notes: DataFrame, flags: DataFrame | None,
+                  coordination: CoordinationConfig) -> DataFrame:
+    if flags is None or GROUP_ID not in flags.columns:
+        return ratings
+    return apply_post_selection(ratings, notes, flags, cfg=coordination).drop("correlatedRater")
+
+
+def captured_notes(ratings: DataFrame, cfg: ScoringConfig) -> DataFrame:
+    """Notes whose ratings come from the model's population at least capture_threshold of the time."""
+    member = scoring_inputs.in_population(cfg).cast("double")
+    shares = ratings.groupBy(NOTE_ID).agg(F.avg(member).alias("_share"))
+    return shares.where(F.col("_share") >= cfg.capture_threshold).select(NOTE_ID)
+
+
+@dataclass(frozen=True)
+class CoreInputs:
+    """Everything the two scoring phases read, prepared once."""
+
+    history: DataFrame
+    ratings: DataFrame  # final-scoring ratings of every rater (post selection as final applies it)
+    topics: DataFrame
+    ids: IdSpace
+    pre_model: DataFrame  # prescoring's densified model ratings
+    final_model: DataFrame  # final scoring's densified model ratings
+    correlated: DataFrame | None  # raterParticipantId of correlated raters (final scoring)
+
+
+def prepare_core(tables: dict[str, DataFrame], cfg: ScoringConfig, coordination: CoordinationConfig,
+                 rater_flags: DataFrame | None) -> CoreInputs:
+    """Preprocess the inputs and select the model's ratings for prescoring and final scoring.
+
+    tables: "notes", "ratings", optionally "noteStatusHistory" and "userEnrollment".
+    rater_flags: the coordination stage's rater_flags (isHighVolume, postSelectionGroupId,
+        quasiCliqueId); None computes the high-volume flag here and applies no post selection.
+    """
+    notes = tables["notes"]
+    history = _cut(scoring_inputs.status_history_with_notes(notes, tables.get("noteStatusHistory")))
+    labelled = filter_labeled_ratings(tables["ratings"])
+    hv_flags = rater_flags if rater_flags is not None else high_volume_raters(labelled, coordination).raters
+    prepared = prepare_ratings(labelled, notes, history, tables.get("userEnrollment"), hv_flags, cfg)
+    pre_ratings = _cut(post_selected(prepared, notes, rater_flags, coordination).select(*RATING_COLUMNS))
+    final_flags = None if rater_flags is None else final_scoring_flags(rater_flags)
+    ratings = _cut(post_selected(prepared, notes, final_flags, coordination).select(*RATING_COLUMNS))
+    topics = _cut(note_topics(notes))
+    ids = IdSpace.build(scoring_inputs.model_ratings(prepared, topics, cfg))
+    pre_model = _cut(ids.densify(scoring_inputs.model_ratings(pre_ratings, topics, cfg)))
+    final_model = _cut(ids.densify(scoring_inputs.model_ratings(ratings, topics, cfg)))
+    log.info("%s: %d ratings in the model's population (%d in final scoring)", cfg.model_name,
+             pre_model.count(), final_model.count())
+    correlated = None
+    if final_flags is not None:
+        correlated = final_flags.where(F.col(CLIQUE_ID).isNotNull()).select(RATER_ID)
+    return CoreInputs(history, ratings, topics, ids, pre_model, final_model, correlated)
+
+
+def captured(final: FinalResult, prepared: CoreInputs, cfg: ScoringConfig) -> DataFrame:
+    """The model's scored notes that pass the capture threshold (non-topic notes only)."""
+    ratings = prepared.ratings
+    if cfg.exclude_topic_notes:
+        ratings = ratings.join(prepared.topics, NOTE_ID, "left_anti")
+    return final.scored_notes.join(captured_notes(ratings, cfg), NOTE_ID, "left_semi")
+
+
+def score_core(tables: dict[str, DataFrame], mf: MFConfig, cfg: ScoringConfig, coordination: CoordinationConfig,
+               *, rater_flags: DataFrame | None = None, epoch_millis: int | None = None) -> CoreRun:
+    """Prescoring and final scoring of one MF model on the input tables (see prepare_core)."""
+    prepared = prepare_core(tables, cfg, coordination, rater_flags)
+    pre = prescore(prepared.pre_model, prepared.history, prepared.ids, mf, cfg)
+    final = score_final(prepared.final_model, prepared.history, prepared.ids, pre, mf, cfg,
+                        correlated_raters=prepared.correlated)
+    return CoreRun(prepared.ratings, prepared.history, prepared.topics, pre, final, captured(final, prepared, cfg))

@@ -1,0 +1,93 @@
+"""Seed-term topic assignment of posts (shared docs/reference.md §4.3, first step).
+
+A post's text is the concatenation of its notes' summaries; a post matching the seed terms of
+exactly one topic gets that topic, and every note on the post inherits it. The Core model
+drops ratings on topic notes. The reference then trains a bag-of-words classifier that can
+assign more posts; that classifier belongs to the topic models (issue 6) and is not run here,
+so only seed-term topics are excluded from Core.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from cnscore.columns import NoteCols
+
+NOTE_TOPIC = "noteTopic"
+
+# Seed terms per topic (the reference's list; a term is a regular expression). Terms without
+# their own boundary must start a word: "(?:\s|^)" is put in front of them.
+SEED_TERMS: dict[str, tuple[str, ...]] = {
+    "UkraineConflict": ("ukrain", "russia", "kiev", "kyiv", "moscow", "zelensky", "putin"),
+    "GazaConflict": ("israel", "palestin", "gaza", "jerusalem", r"\bhamas\b"),
+    "MessiRonaldo": (r"messi\b", "ronaldo"),
+    "Scams": ("scam", r"undisclosed\sad", r"terms\sof\sservice", r"help\.x\.com", r"x\.com/tos",
+              r"engagement\sfarm", "spam", "gambling", "apostas", "apuestas", "dropship",
+              r"drop\sship", "promotion"),
+    "InDimensionTwo": (r"\bugc\b", r"\bgc\b", r"\bobc\b", r"\bsc\b", r"\bsc[,\s]+st\b",
+                       r"\bst[,\s]+sc\b", "आरक्षण"),
+}
+_URL = re.compile(r"https?://[^\s)\]]+")
+_KEPT_URLS = (re.compile(r"help\.x\.com"), re.compile(r"x\.com/tos"))
+
+
+def _seed_regex() -> re.Pattern:
+    groups = []
+    for topic, terms in SEED_TERMS.items():
+        parts = [t if (r"\." in t or t.startswith((r"\b", r"\s"))) else rf"(?:\s|^){t}" for t in terms]
+        groups.append(f"(?P<{topic}>{'|'.join(parts)})")
+    return re.compile("|".join(groups), re.IGNORECASE)
+
+
+SEED_REGEX = _seed_regex()
+
+
+def _strip_urls(text: str) -> str:
+    """URLs become their words of >= 4 letters, so fragments like 'sc' do not match."""
+
+    def replace(match: re.Match) -> str:
+        url = match.group(0)
+        if any(p.search(url) for p in _KEPT_URLS):
+            return url
+        return " ".join(t for t in re.findall(r"[a-zA-Z]+", url) if len(t) >= 4)
+
+    return _URL.sub(replace, text)
+
+
+def post_text(summaries: list[str]) -> str:
+    """The matched text of a post: its notes' summaries joined, URLs reduced, _ and / as spaces."""
+    text = _strip_urls(" ".join(s or "" for s in summaries))
+    return text.replace("_", " ").replace("/", " ")
+
+
+def seed_topic(text: str) -> str | None:
+    """The single topic whose seed terms occur in `text`; None for no match or several."""
+    found = set()
+    for match in SEED_REGEX.finditer(text.lower()):
+        found.update(name for name, value in match.groupdict().items() if value)
+    return found.pop() if len(found) == 1 else None
+
+
+def _label_posts(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    for batch in batches:
+        topics = [seed_topic(post_text(list(s))) for s in batch["summaries"]]
+        yield pd.DataFrame({NoteCols.TWEET_ID: batch[NoteCols.TWEET_ID], NOTE_TOPIC: topics})
+
+
+def note_topics(notes: DataFrame) -> DataFrame:
+    """noteId, noteTopic for notes on posts with a seed-term topic (others absent)."""
+    posts = notes.groupBy(NoteCols.TWEET_ID).agg(
+        F.sort_array(F.collect_list(F.struct(NoteCols.NOTE_ID, F.coalesce(F.col(NoteCols.SUMMARY), F.lit(""))
+                                             .alias("s")))).getField("s").alias("summaries")
+    )
+    schema = T.StructType([T.StructField(NoteCols.TWEET_ID, T.LongType()),
+                           T.StructField(NOTE_TOPIC, T.StringType())])
+    labelled = posts.mapInPandas(_label_posts, schema).where(F.col(NOTE_TOPIC).isNotNull())
+    return notes.select(NoteCols.NOTE_ID, NoteCols.TWEET_ID).join(labelled, on=NoteCols.TWEET_ID).select(
+        NoteCols.NOTE_ID, NOTE_TOPIC)
