@@ -114,3 +114,41 @@ def test_pss_phase_writes_only_the_rater_flags(spark, tmp_path):
     flags = pd.read_parquet(tmp_path / "tables" / "rater_flags")
     assert {"raterParticipantId", "isHighVolume", "postSelectionGroupId", "quasiCliqueId"} <= set(flags.columns)
     assert flags.raterParticipantId.is_unique and len(flags) > 200  # every rater, flagged or not
+
+
+@pytest.fixture(scope="module")
+def scored_run(spark, tmp_path_factory):
+    """The full pipeline on the embedded default, as `make demo` runs it (no coordination here:
+    the golden-set tests run that)."""
+    out = tmp_path_factory.mktemp("scored")
+    assert score.main(["--outdir", str(out), "--format", "parquet", "--skip-pss", *SMALL]) == 0
+    return out
+
+
+def test_full_run_writes_the_reference_tsvs_and_stage_tables(scored_run):
+    for name in ("scored_notes", "helpfulness_scores", "note_status_history", "aux_note_info"):
+        tsv = pd.read_csv(scored_run / f"{name}.tsv", sep="\t")
+        assert len(tsv) > 0, name
+        assert (scored_run / "tables" / name).is_dir()
+    scored = pd.read_csv(scored_run / "scored_notes.tsv", sep="\t")
+    assert len(scored.columns) == 99 and scored.noteId.is_unique and len(scored) == 80
+    assert scored.coreRatingStatus.notna().sum() > 0
+    for name in ("prescoring_meta", "core_scored_notes", "core_pseudo_rater_bounds", "note_explanations"):
+        assert (scored_run / "tables" / name).is_dir(), name
+
+
+def test_prescoring_and_final_as_separate_phases_match_one_run(scored_run, tmp_path):
+    common = ["--outdir", str(tmp_path), "--format", "parquet", "--skip-pss", *SMALL]
+    assert score.main([*common, "--phase", "prescoring"]) == 0
+    assert not (tmp_path / "scored_notes.tsv").exists()
+    assert score.main([*common, "--phase", "final"]) == 0
+    split = pd.read_parquet(tmp_path / "tables" / "core_scored_notes").sort_values("noteId", ignore_index=True)
+    whole = pd.read_parquet(scored_run / "tables" / "core_scored_notes").sort_values("noteId", ignore_index=True)
+    assert list(split.noteId) == list(whole.noteId)
+    assert list(split.ratingStatus) == list(whole.ratingStatus)
+    np.testing.assert_allclose(split.internalNoteIntercept, whole.internalNoteIntercept, atol=1e-12)
+
+
+def test_final_phase_without_prescoring_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="prescoring"):
+        score.main(["--outdir", str(tmp_path), "--format", "parquet", "--skip-pss", *SMALL, "--phase", "final"])

@@ -11,6 +11,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from cnscore.columns import EnrollmentCols, NoteCols, RatingCols, StatusHistoryCols
+from cnscore.schemas import NOTE_STATUS_HISTORY
 from cnscore.scoring.settings import ScoringConfig
 
 NOT_MISLEADING = "NOT_MISLEADING"
@@ -31,13 +32,8 @@ def status_history_with_notes(notes: DataFrame, history: DataFrame | None) -> Da
         F.col(NoteCols.CREATED_AT).alias("_created"),
         NoteCols.CLASSIFICATION,
     ).dropDuplicates([NoteCols.NOTE_ID])
-    if history is None:
-        return note_cols.select(
-            NoteCols.NOTE_ID,
-            F.col("_author").alias(StatusHistoryCols.AUTHOR_ID),
-            F.col("_created").alias(StatusHistoryCols.CREATED_AT),
-            NoteCols.CLASSIFICATION,
-        )
+    if history is None:  # a first run: the empty history, so every column exists
+        history = notes.sparkSession.createDataFrame([], NOTE_STATUS_HISTORY)
     merged = history.join(note_cols, on=NoteCols.NOTE_ID, how="full_outer")
     return merged.select(
         NoteCols.NOTE_ID,

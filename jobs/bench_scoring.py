@@ -1,0 +1,106 @@
+"""End-to-end benchmark of the scorer: wall time per phase and peak memory, optionally
+against the reference scorer on the same input.
+
+    python -m jobs.bench_scoring --data DIR [--epoch-millis N] [--reference-summary S.json]
+
+DIR holds the four input TSVs in the public layout (e.g. made by the oracle's
+make_synthetic.py). With --reference-summary (the run_summary.json that the oracle's
+run_reference.py wrote for the same DIR) the reference's wall time is read from it and the
+ratio printed; with --run-reference CMD the reference command is run here first and timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cnscore.config import ScoreConfig
+from cnscore.coordination.stage import run_coordination
+from cnscore.io.tsv import read_input
+from cnscore.scoring.outputs import post_score
+from cnscore.scoring.pipeline import score_core
+from jobs._reference_tsv import write_reference_tsv
+from jobs._session import build_session
+from jobs.bench_coordination import PeakRss
+from jobs.parity import FILES
+
+
+def reference_seconds(summary: Path) -> float:
+    """Total wall seconds of the phases recorded by run_reference.py."""
+    data = json.loads(summary.read_text())
+    phases = data.get("phases", data)
+    walls = [p.get("wall_s", p.get("wall_seconds", p.get("wall"))) for p in phases.values() if isinstance(p, dict)]
+    walls = [w for w in walls if isinstance(w, (int, float))]
+    if not walls:
+        raise SystemExit(f"no wall times found in {summary}")
+    return float(sum(walls))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="jobs.bench_scoring", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--epoch-millis", type=int, default=None)
+    parser.add_argument("--skip-pss", action="store_true")
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--driver-memory", default="8g")
+    parser.add_argument("--partitions", default="8")
+    parser.add_argument("--reference-summary", help="run_summary.json of the reference on the same --data")
+    parser.add_argument("--run-reference", help="command that runs the reference on --data (timed here)")
+    args = parser.parse_args(argv)
+    reference = None
+    if args.run_reference:
+        started = time.time()
+        subprocess.run(shlex.split(args.run_reference), check=True)
+        reference = ("run here", time.time() - started)
+    elif args.reference_summary:
+        reference = (f"recorded in {args.reference_summary}", reference_seconds(Path(args.reference_summary)))
+
+    spark = build_session("bench-scoring", master=args.master, conf={
+        "spark.sql.shuffle.partitions": args.partitions, "spark.driver.memory": args.driver_memory})
+    jvm_pid = int(spark.sparkContext._jvm.ProcessHandle.current().pid())
+    cfg = ScoreConfig()
+    data = Path(args.data)
+    seconds: dict[str, float] = {}
+    with PeakRss(jvm_pid) as rss, tempfile.TemporaryDirectory() as out:
+        t0 = time.time()
+        tables = {kind: read_input(spark, str(data / name), kind).df.persist() for kind, name in FILES.items()}
+        num_ratings = tables["ratings"].count()
+        epoch = args.epoch_millis or int(tables["ratings"].agg({"createdAtMillis": "max"}).first()[0])
+        seconds["read"] = time.time() - t0
+        flags = None
+        if not args.skip_pss:
+            t0 = time.time()
+            flags = run_coordination(tables["ratings"], tables["notes"], cfg.coordination, epoch_millis=epoch).rater_flags
+            seconds["coordination"] = time.time() - t0
+        t0 = time.time()
+        run = score_core(tables, cfg.mf, cfg.scoring, cfg.coordination, rater_flags=flags, epoch_millis=epoch)
+        run.scored_notes.count()
+        seconds["prescoring+final"] = time.time() - t0
+        t0 = time.time()
+        for name, df in post_score(run, tables, epoch, cfg.scoring).items():
+            write_reference_tsv(df, Path(out) / f"{name}.tsv")
+        seconds["post-scoring+TSVs"] = time.time() - t0
+    total = sum(seconds.values())
+    print(f"cnscore on {data.name}: {num_ratings} ratings, master={args.master}, driver memory {args.driver_memory}")
+    for name, value in seconds.items():
+        print(f"  {name:<20} {value:8.1f} s")
+    print(f"  {'total':<20} {total:8.1f} s")
+    print(f"  peak RSS: driver JVM {rss.peak_jvm / 1024:.0f} MiB, python workers {rss.peak_workers / 1024:.0f} MiB")
+    if reference:
+        where, ref_seconds = reference
+        print(f"reference: {ref_seconds:.1f} s ({where}); speed-up {ref_seconds / total:.1f}x")
+    spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
