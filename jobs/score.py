@@ -11,7 +11,6 @@ note_status_history.tsv and aux_note_info.tsv, and OUT/tables/ one table per sta
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time

@@ -12,8 +12,9 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from cnscore.io.reference_tsv import conform_reference
+from cnscore.schemas import NOTE_STATUS_HISTORY
 from cnscore.scoring.contributor import contributor_scores
-from cnscore.scoring.meta import STABLE, meta_score
+from cnscore.scoring.meta import meta_score
 from cnscore.scoring.note_stats import note_stats
 from cnscore.scoring.pipeline import CoreRun
 from cnscore.scoring.settings import ScoringConfig
@@ -107,8 +108,5 @@ def explanations(run: CoreRun, scored: DataFrame) -> DataFrame:
 
 
 def _empty_history(history: DataFrame) -> DataFrame:
-    from cnscore.schemas import NOTE_STATUS_HISTORY
     return history.sparkSession.createDataFrame([], NOTE_STATUS_HISTORY)
 
-
-__all__ = ["post_score", "model_columns", "explanations", "STABLE"]

@@ -79,10 +79,6 @@ def check_train_error(params: ModelParams, cfg: ScoringConfig) -> None:
                                 f"on {result.num_notes} notes")
 
 
-def note_statuses(note_stats: DataFrame, rule_list: list) -> DataFrame:
-    return rules.apply_rules(note_stats, rule_list)
-
-
 def first_round_stats(ratings: DataFrame, history: DataFrame, params: ModelParams) -> DataFrame:
     """Per note with ratings: numRatings over all the model's ratings, history fields, params."""
     counts = ratings.groupBy(NOTE_ID).agg(F.count(F.lit(1)).alias("numRatings"))
@@ -97,7 +93,7 @@ def prescore(ratings: DataFrame, history: DataFrame, ids: IdSpace, mf: MFConfig,
     training = filter_min_counts(ratings, cfg.min_ratings_per_note, cfg.min_ratings_per_rater).persist()
     round1 = first_round_fit(training, ids, mf, cfg)
     check_train_error(round1, cfg)
-    status1 = note_statuses(first_round_stats(ratings, history, round1),
+    status1 = rules.apply_rules(first_round_stats(ratings, history, round1),
                             rules.first_round_rules(cfg, with_ucb=False) + [rules.nm_crnh_rule(cfg)]).persist()
     valid = helpfulness.valid_ratings(ratings, history, status1, cfg)
     scores = helpfulness.helpfulness_scores(status1, valid, training, cfg).persist()

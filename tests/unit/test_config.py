@@ -39,3 +39,15 @@ def test_bad_values_are_rejected_with_the_key_named(override, message):
 def test_diamond_needs_rank_one():
     with pytest.raises(ConfigError, match="diamond"):
         MFConfig(num_factors=2, diamond_lambda=0.1)
+
+
+def test_scoring_section_from_yaml_and_overrides():
+    cfg = load_config([{"scoring": {"modeling_groups": [13], "pseudo_raters": False}}],
+                      ["scoring.crh_threshold=0.41", "scoring.firm_reject_threshold=null"])
+    assert cfg.scoring.modeling_groups == (13,) and cfg.scoring.pseudo_raters is False
+    assert cfg.scoring.crh_threshold == 0.41 and cfg.scoring.firm_reject_threshold is None
+
+
+def test_scoring_shares_must_be_fractions():
+    with pytest.raises(ValueError, match="capture_threshold"):
+        load_config([], ["scoring.capture_threshold=1.5"])
