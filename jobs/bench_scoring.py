@@ -38,7 +38,8 @@ def reference_seconds(summary: Path) -> float:
     """Total wall seconds of the phases recorded by run_reference.py."""
     data = json.loads(summary.read_text())
     phases = data.get("phases", data)
-    walls = [p.get("wall_s", p.get("wall_seconds", p.get("wall"))) for p in phases.values() if isinstance(p, dict)]
+    phases = phases.values() if isinstance(phases, dict) else phases
+    walls = [p.get("wall_s", p.get("wall_seconds", p.get("wall"))) for p in phases if isinstance(p, dict)]
     walls = [w for w in walls if isinstance(w, (int, float))]
     if not walls:
         raise SystemExit(f"no wall times found in {summary}")
