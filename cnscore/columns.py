@@ -52,6 +52,35 @@ NOT_MISLEADING_TAGS = (
 )
 
 
+# Tie-break priority of each tag: the higher number wins a tie on count (reference §1.7).
+HELPFUL_TAG_PRIORITY = {
+    "helpfulOther": 0,
+    "helpfulInformative": 8,
+    "helpfulClear": 7,
+    "helpfulEmpathetic": 3,
+    "helpfulGoodSources": 4,
+    "helpfulUniqueContext": 2,
+    "helpfulAddressesClaim": 5,
+    "helpfulImportantContext": 6,
+    "helpfulUnbiasedLanguage": 1,
+}
+NOT_HELPFUL_TAG_PRIORITY = {
+    "notHelpfulOther": 0,
+    "notHelpfulIncorrect": 8,
+    "notHelpfulSourcesMissingOrUnreliable": 2,
+    "notHelpfulOpinionSpeculationOrBias": 4,
+    "notHelpfulMissingKeyPoints": 5,
+    "notHelpfulOutdated": 12,
+    "notHelpfulHardToUnderstand": 10,
+    "notHelpfulArgumentativeOrBiased": 7,
+    "notHelpfulOffTopic": 9,
+    "notHelpfulSpamHarassmentOrAbuse": 11,
+    "notHelpfulIrrelevantSources": 1,
+    "notHelpfulOpinionSpeculation": 3,
+    "notHelpfulNoteNotNeeded": 6,
+}
+
+
 class NoteCols:
     NOTE_ID = "noteId"
     AUTHOR_ID = "noteAuthorParticipantId"

@@ -12,32 +12,14 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from cnscore.columns import NOT_HELPFUL_TAGS_TSV_ORDER
+from cnscore.columns import NOT_HELPFUL_TAG_PRIORITY, NOT_HELPFUL_TAGS_TSV_ORDER
 from cnscore.preprocess import HELPFUL_NUM, with_helpful_num
 from cnscore.scoring.settings import ScoringConfig
+from cnscore.scoring.status import CRH, CRNH, MISLEADING, NMR, NOT_MISLEADING
 
 RATER = "raterParticipantId"
 AUTHOR = "noteAuthorParticipantId"
-CRH, CRNH, NMR = "CURRENTLY_RATED_HELPFUL", "CURRENTLY_RATED_NOT_HELPFUL", "NEEDS_MORE_RATINGS"
-MISLEADING, NOT_MISLEADING = "MISINFORMED_OR_POTENTIALLY_MISLEADING", "NOT_MISLEADING"
 DAY_MILLIS = 24 * 60 * 60 * 1000
-
-# Tie-break priority of each not-helpful tag (higher wins a tie), reference.md §1.7.
-NOT_HELPFUL_TAG_PRIORITY = {
-    "notHelpfulOther": 0,
-    "notHelpfulIncorrect": 8,
-    "notHelpfulSourcesMissingOrUnreliable": 2,
-    "notHelpfulOpinionSpeculationOrBias": 4,
-    "notHelpfulMissingKeyPoints": 5,
-    "notHelpfulOutdated": 12,
-    "notHelpfulHardToUnderstand": 10,
-    "notHelpfulArgumentativeOrBiased": 7,
-    "notHelpfulOffTopic": 9,
-    "notHelpfulSpamHarassmentOrAbuse": 11,
-    "notHelpfulIrrelevantSources": 1,
-    "notHelpfulOpinionSpeculation": 3,
-    "notHelpfulNoteNotNeeded": 6,
-}
 
 RATING_COUNT_COLUMNS = (
     "successfulRatingHelpfulCount",

@@ -22,43 +22,21 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from cnscore.columns import HELPFUL_TAGS_TSV_ORDER, NOT_HELPFUL_TAGS_TSV_ORDER, NoteCols
+from cnscore.columns import (
+    HELPFUL_TAG_PRIORITY,
+    HELPFUL_TAGS_TSV_ORDER,
+    NOT_HELPFUL_TAG_PRIORITY,
+    NOT_HELPFUL_TAGS_TSV_ORDER,
+    NoteCols,
+)
+from cnscore.scoring.status import CRH, CRNH
 
-CRH = "CURRENTLY_RATED_HELPFUL"
-CRNH = "CURRENTLY_RATED_NOT_HELPFUL"
 FIRST_TAG = "firstTag"
 SECOND_TAG = "secondTag"
 INSUFFICIENT = "insufficientExplanation"
 FINAL_STATUS = "finalRatingStatus"
 MIN_TAGS_NEEDED_FOR_STATUS = 2  # the reference asserts this value; other values are unsupported
 
-# Tie-break priority: the higher number wins a tie on count (constants.py, §1.7).
-HELPFUL_TAG_PRIORITY = {
-    "helpfulOther": 0,
-    "helpfulInformative": 8,
-    "helpfulClear": 7,
-    "helpfulEmpathetic": 3,
-    "helpfulGoodSources": 4,
-    "helpfulUniqueContext": 2,
-    "helpfulAddressesClaim": 5,
-    "helpfulImportantContext": 6,
-    "helpfulUnbiasedLanguage": 1,
-}
-NOT_HELPFUL_TAG_PRIORITY = {
-    "notHelpfulOther": 0,
-    "notHelpfulIncorrect": 8,
-    "notHelpfulSourcesMissingOrUnreliable": 2,
-    "notHelpfulOpinionSpeculationOrBias": 4,
-    "notHelpfulMissingKeyPoints": 5,
-    "notHelpfulOutdated": 12,
-    "notHelpfulHardToUnderstand": 10,
-    "notHelpfulArgumentativeOrBiased": 7,
-    "notHelpfulOffTopic": 9,
-    "notHelpfulSpamHarassmentOrAbuse": 11,
-    "notHelpfulIrrelevantSources": 1,
-    "notHelpfulOpinionSpeculation": 3,
-    "notHelpfulNoteNotNeeded": 6,
-}
 assert set(HELPFUL_TAG_PRIORITY) == set(HELPFUL_TAGS_TSV_ORDER)
 assert set(NOT_HELPFUL_TAG_PRIORITY) == set(NOT_HELPFUL_TAGS_TSV_ORDER)
 TAG_COLUMNS = HELPFUL_TAGS_TSV_ORDER + NOT_HELPFUL_TAGS_TSV_ORDER

@@ -13,8 +13,8 @@ from pyspark.sql import functions as F
 from cnscore.columns import EnrollmentCols, NoteCols, RatingCols, StatusHistoryCols
 from cnscore.schemas import NOTE_STATUS_HISTORY
 from cnscore.scoring.settings import ScoringConfig
+from cnscore.scoring.status import NOT_MISLEADING
 
-NOT_MISLEADING = "NOT_MISLEADING"
 IN_NOTES = "_inNotes"
 IN_HISTORY = "_inHistory"
 
