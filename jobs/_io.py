@@ -44,6 +44,8 @@ def _write_delta_rs(df: DataFrame, outdir: str, name: str, path: str) -> None:
     reader = dataset.scanner().to_reader()
     write_deltalake(path, reader, mode="overwrite", schema_mode="overwrite")
     shutil.rmtree(staging, ignore_errors=True)
+    if not any(staging.parent.iterdir()):
+        staging.parent.rmdir()  # leave no empty _staging folder in OUTDIR
 
 
 def read_table(spark, outdir: str, name: str, output: OutputConfig) -> DataFrame:
