@@ -72,7 +72,8 @@ def run_scoring(spark: SparkSession, phase: str, tables: dict[str, DataFrame], c
                             correlated_raters=prepared.correlated)
         run = CoreRun(prepared.ratings, prepared.history, prepared.topics, pre, final,
                       captured(final, prepared, cfg.scoring))
-        _write({"core_scored_notes": run.scored_notes, "core_pseudo_rater_bounds": final.pseudo_bounds}, outdir, cfg)
+        _write({"core_scored_notes": run.scored_notes, "core_pseudo_rater_bounds": final.pseudo_bounds,
+                "core_pseudo_bootstrap": final.pseudo_bootstrap}, outdir, cfg)
         seconds["final"] = time.time() - started
     post_started = time.time()
     outputs = post_score(run, tables, epoch, cfg.scoring)
@@ -87,7 +88,8 @@ def run_scoring(spark: SparkSession, phase: str, tables: dict[str, DataFrame], c
 
 def _stage_tables(run: CoreRun) -> dict[str, DataFrame]:
     return {**persist.prescoring_tables(run.prescoring), "core_scored_notes": run.scored_notes,
-            "core_pseudo_rater_bounds": run.final.pseudo_bounds}
+            "core_pseudo_rater_bounds": run.final.pseudo_bounds,
+            "core_pseudo_bootstrap": run.final.pseudo_bootstrap}
 
 
 def _write(tables: dict[str, DataFrame], outdir: str, cfg: ScoreConfig) -> None:

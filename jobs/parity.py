@@ -44,6 +44,20 @@ def compare(ours: pd.DataFrame, ref: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
     return stats, both[~same]
 
 
+def diligence_agreement(ours: pd.DataFrame, seed_dir: Path, threshold: float = 0.263) -> dict:
+    """Correlation and threshold-side agreement of lowDiligenceNoteIntercept with the reference's
+    aux_note_info.lowDiligenceIntercept."""
+    ref = pd.read_csv(seed_dir / "aux_note_info.tsv", sep="\t", usecols=["noteId", "lowDiligenceIntercept"])
+    both = ours[["noteId", "lowDiligenceNoteIntercept"]].merge(ref, on="noteId").dropna()
+    if both.empty:
+        return {"compared": 0}
+    x, y = both["lowDiligenceNoteIntercept"], both["lowDiligenceIntercept"]
+    return {"compared": len(both), "corr": round(float(np.corrcoef(x, y)[0, 1]), 5),
+            "max_abs_diff": round(float((x - y).abs().max()), 4),
+            "other_side_of_threshold": int(((x > threshold) != (y > threshold)).sum()),
+            "reference_above": int((y > threshold).sum())}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--golden", required=True)
@@ -60,11 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     flags = run_coordination(tables['ratings'], tables['notes'], cfg.coordination).rater_flags
     run = score_core(tables, cfg.mf, ScoringConfig(), cfg.coordination, rater_flags=flags)
     ours = run.scored_notes.select("noteId", "ratingStatus", "internalNoteIntercept", "internalNoteFactor1",
-                                   "activeRules", "explanation").toPandas()
+                                   "activeRules", "explanation", "lowDiligenceNoteIntercept").toPandas()
     seconds = time.time() - started
     ref = pd.read_csv(golden / args.seed_dir / "scored_notes.tsv", sep="\t", dtype={"noteId": "int64"})
     stats, diffs = compare(ours, ref)
     print(f"parity on {golden.name} vs {args.seed_dir}: {stats} ({seconds:.0f} s)")
+    print(f"low-diligence intercepts: {diligence_agreement(ours, golden / args.seed_dir)}")
     pd.set_option("display.width", 250)
     pd.set_option("display.max_colwidth", 200)
     for _, row in diffs.iterrows():

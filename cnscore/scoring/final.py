@@ -2,7 +2,9 @@
 
 Per-note refits with raters and mu frozen at their prescoring values: without high-volume
 raters, without correlated (quasi-clique) raters, on population-sampled ratings, and on all
-ratings; pseudo-rater bounds; tag, Incorrect and sign statistics; then the status rules.
+ratings; pseudo-rater bounds (the reference's extreme pseudo-raters, or the bootstrap option);
+the low-diligence model's note intercepts; tag, Incorrect and sign statistics; then the status
+rules.
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ from pyspark.sql import functions as F
 from cnscore.columns import RatingCols
 from cnscore.config import MFConfig
 from cnscore.scoring import incorrect_filter, rules, tag_filter
+from cnscore.scoring.diligence import NOTE_INTERCEPT as DILIGENCE_INTERCEPT
+from cnscore.scoring.diligence import final_diligence
 from cnscore.scoring.counts import filter_min_counts
 from cnscore.scoring.fits import IdSpace, fit_frozen
 from cnscore.scoring.prescoring import PrescoringResult, final_mf_config
+from cnscore.scoring.pseudo_bootstrap import SCHEMA as BOOTSTRAP_SCHEMA
+from cnscore.scoring.pseudo_bootstrap import bootstrap_bounds
 from cnscore.scoring.pseudo_raters import pseudo_rater_bounds
 from cnscore.scoring.settings import ScoringConfig
 from cnscore.scoring.sign_counts import sign_counts
@@ -34,6 +40,7 @@ class FinalResult:
     final_raters: DataFrame  # raters whose (frozen) parameters were used
     pseudo_bounds: DataFrame  # noteId and the pseudo-rater min/median/max/refit_orig columns
     final_round_ratings: int
+    pseudo_bootstrap: DataFrame  # noteId and the bootstrap LCB/UCB/mean/runs (empty unless in bootstrap mode)
 
 
 def final_round_ratings(ratings: DataFrame, pre: PrescoringResult) -> DataFrame:
@@ -76,21 +83,35 @@ def score_final(ratings: DataFrame, history: DataFrame, ids: IdSpace, pre: Presc
     full = fit_frozen(selected, ids, pre.second_round.raters, pre.second_round.global_intercept, final_cfg)
     raters = pre.second_round.raters.join(selected.select(RATER_ID).distinct(), RATER_ID, "left_semi").persist()
     notes = full.notes.select(NOTE_ID, "internalNoteIntercept", "internalNoteFactor1")
-    if cfg.pseudo_raters:
+    spark = notes.sparkSession
+    bounds = spark.createDataFrame([], f"{NOTE_ID} bigint")
+    bootstrap = spark.createDataFrame([], BOOTSTRAP_SCHEMA)
+    # The mode picks one pseudo-rater stage; both tables are always returned, empty when not run.
+    if cfg.uses_bootstrap:
+        bootstrap = bootstrap_bounds(selected, ids, raters, pre.second_round.global_intercept, mf,
+                                     cfg.pseudo_bootstrap).localCheckpoint()
+        notes = notes.join(bootstrap, NOTE_ID, "left")
+    elif cfg.pseudo_raters:
         bounds = pseudo_rater_bounds(selected, ids, raters, pre.second_round.global_intercept, mf).localCheckpoint()
         notes = notes.join(bounds, NOTE_ID, "left")
-    else:
-        bounds = notes.sparkSession.createDataFrame([], f"{NOTE_ID} bigint")
     for table in extra:
         notes = notes.join(table, NOTE_ID, "left")
+    notes = notes.join(_diligence_intercepts(selected, pre, cfg), NOTE_ID, "left")
     stats = _note_stats(ratings, history, notes, raters, pre, cfg)
     rule_list = (rules.first_round_rules(cfg, with_ucb=cfg.pseudo_raters) + [rules.ratio_crnh_rule(cfg),
-                 rules.nm_crnh_rule(cfg)] + rules.final_round_rules(cfg))
+                 rules.nm_crnh_rule(cfg)] + rules.final_round_rules(cfg, with_lcb=cfg.uses_bootstrap))
     # Checkpointed: the rule chain is a deep plan, and post-scoring joins it several times.
     scored = rules.apply_rules(stats, rule_list).localCheckpoint()
     count = selected.count()
     selected.unpersist()
-    return FinalResult(scored, raters, bounds, count)
+    return FinalResult(scored, raters, bounds, count, bootstrap)
+
+
+def _diligence_intercepts(selected: DataFrame, pre: PrescoringResult, cfg: ScoringConfig) -> DataFrame:
+    """noteId, lowDiligenceNoteIntercept (all null when prescoring ran without the model)."""
+    if pre.diligence is None:
+        return selected.select(NOTE_ID).distinct().withColumn(DILIGENCE_INTERCEPT, F.lit(None).cast("double"))
+    return final_diligence(selected, pre.diligence, pre.meta, cfg.diligence).select(NOTE_ID, DILIGENCE_INTERCEPT)
 
 
 def _note_stats(ratings, history, notes, raters, pre: PrescoringResult, cfg: ScoringConfig) -> DataFrame:
@@ -108,7 +129,6 @@ def _note_stats(ratings, history, notes, raters, pre: PrescoringResult, cfg: Sco
         F.col("activeFilterTags").isNotNull().alias("tagFilterFires"),
         incorrect_filter.incorrect_filter_fires(cfg).alias("incorrectFilterFires"),
         incorrect_filter.incorrect_filter_detail(cfg).alias("incorrectFilterDetail"),
-        F.lit(None).cast("double").alias("lowDiligenceNoteIntercept"),
         # Ratings by raters with final parameters (the reference's numFinalRoundRatings).
         (F.coalesce("negFactorRatingCount", F.lit(0)) + F.coalesce("posFactorRatingCount", F.lit(0)))
         .alias("numFinalRoundRatings"),

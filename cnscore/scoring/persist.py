@@ -11,6 +11,8 @@ import json
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from cnscore.scoring import diligence as dil
+from cnscore.scoring import tag_consensus as tags
 from cnscore.scoring.fits import ModelParams
 from cnscore.scoring.prescoring import PrescoringResult
 
@@ -29,9 +31,16 @@ def prescoring_tables(pre: PrescoringResult) -> dict[str, DataFrame]:
         RATER_ID, F.col("internalRaterIntercept").alias("firstRoundRaterIntercept"),
         F.col("internalRaterFactor1").alias("firstRoundRaterFactor1"))
     meta = {**pre.meta, "tagThresholds": pre.tag_thresholds}
+    note_params = pre.second_round.notes.join(first_notes, "noteId", "full_outer")
+    rater_params = pre.second_round.raters.join(first_raters, RATER_ID, "full_outer")
+    if pre.diligence is not None:  # the low-diligence model's columns beside the MF's
+        note_params = note_params.join(pre.diligence.notes, "noteId", "left")
+        rater_params = rater_params.join(pre.diligence.raters, RATER_ID, "left")
+    if pre.harassment is not None:
+        note_params = note_params.join(pre.harassment, "noteId", "left")
     return {
-        "prescoring_note_params": pre.second_round.notes.join(first_notes, "noteId", "full_outer"),
-        "prescoring_rater_params": pre.second_round.raters.join(first_raters, RATER_ID, "full_outer"),
+        "prescoring_note_params": note_params,
+        "prescoring_rater_params": rater_params,
         "prescoring_helpfulness": pre.helpfulness,
         "prescoring_note_status": pre.first_round_status,
         "prescoring_incorrect_propensity": pre.incorrect_propensity,
@@ -63,5 +72,15 @@ def load_prescoring(spark: SparkSession, tables: dict[str, DataFrame]) -> Presco
                     "firstRoundNoteFactor1", "firstRoundRaterIntercept", "firstRoundRaterFactor1")
     second = ModelParams(n2, r2, meta["globalIntercept"], None)
     first = ModelParams(n1, r1, meta.get("firstRoundGlobalIntercept", float("nan")), None)
+    diligence = None
+    if dil.GLOBAL_KEY in meta:
+        diligence = dil.DiligenceParams(
+            notes.where(F.col(dil.NOTE_INTERCEPT).isNotNull()).select("noteId", *dil.NOTE_COLUMNS).localCheckpoint(),
+            raters.where(F.col(dil.RATER_INTERCEPT).isNotNull()).select(RATER_ID, *dil.RATER_COLUMNS).localCheckpoint(),
+            meta[dil.GLOBAL_KEY])
+    harassment = None
+    if tags.NOTE_INTERCEPT in notes.columns:
+        harassment = notes.where(F.col(tags.NOTE_INTERCEPT).isNotNull()).select(
+            "noteId", *tags.NOTE_COLUMNS).localCheckpoint()
     return PrescoringResult(first, second, tables["prescoring_note_status"], tables["prescoring_helpfulness"],
-                            tables["prescoring_incorrect_propensity"], thresholds, meta)
+                            tables["prescoring_incorrect_propensity"], thresholds, meta, diligence, harassment)

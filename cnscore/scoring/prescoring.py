@@ -3,8 +3,9 @@
 Count filter, stable initialization, first-round MF, first-round statuses, valid ratings and
 rater helpfulness, second-round MF on helpful raters, tag-filter thresholds and the raters'
 Incorrect-tag propensity. The result is what final scoring needs, and every piece is a table.
-Not run here (yet): the harassment tag-consensus model (helpfulness is computed without its
-penalty) and the low-diligence model.
+Rater helpfulness is computed twice, as in the reference: without the harassment penalty, to
+pick the ratings the harassment tag-consensus model learns from, then with the penalty that
+model's note intercepts imply. The low-diligence model is fitted on the second-round ratings.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pyspark.sql import functions as F
 from cnscore.columns import EnrollmentCols, RatingCols
 from cnscore.config import MFConfig
 from cnscore.scoring import helpfulness, rules, tag_filter
+from cnscore.scoring.tag_consensus import harassment_note_params
+from cnscore.scoring.diligence import GLOBAL_KEY, DiligenceParams, prescore_diligence
 from cnscore.scoring.counts import filter_min_counts
 from cnscore.scoring.fits import IdSpace, ModelParams, fit
 from cnscore.scoring.incorrect_filter import rater_incorrect_propensity
@@ -44,6 +47,8 @@ class PrescoringResult:
     incorrect_propensity: DataFrame
     tag_thresholds: dict[str, float]
     meta: dict  # globalIntercept, finalRoundNumRatings/Notes/Users, sweeps
+    diligence: DiligenceParams | None = None  # the low-diligence model (None: disabled)
+    harassment: DataFrame | None = None  # noteId, harassmentNoteIntercept/Factor1 (None: not fitted)
 
 
 def stable_init_ratings(training: DataFrame, cfg: ScoringConfig) -> DataFrame:
@@ -96,10 +101,17 @@ def prescore(ratings: DataFrame, history: DataFrame, ids: IdSpace, mf: MFConfig,
     status1 = rules.apply_rules(first_round_stats(ratings, history, round1),
                             rules.first_round_rules(cfg, with_ucb=False) + [rules.nm_crnh_rule(cfg)]).persist()
     valid = helpfulness.valid_ratings(ratings, history, status1, cfg)
-    scores = helpfulness.helpfulness_scores(status1, valid, training, cfg).persist()
+    unpenalized = helpfulness.helpfulness_scores(status1, valid, training, cfg).persist()
+    harassment = harassment_note_params(
+        training.join(helpfulness.above_threshold_raters(unpenalized), RATER_ID, "left_semi"), round1, cfg.harassment)
+    scores = unpenalized
+    if harassment is not None:
+        scores = helpfulness.helpfulness_scores(status1, valid, training, cfg, harassment).persist()
+        unpenalized.unpersist()
     helpful_raters = helpfulness.above_threshold_raters(scores)
     final_round = training.join(helpful_raters, RATER_ID, "left_semi").persist()
     round2 = fit(final_round, ids, mf, init=round1)
+    diligence = prescore_diligence(final_round, round2.raters, cfg.diligence, mf.seed)
     crh_notes = status1.where(F.col(rules.STATUS) == CRH).select(NOTE_ID)
     # Thresholds: round-1 CRH notes, round-2 factors, all of the model's ratings (§4.4.11).
     adjusted = tag_filter.adjusted_tag_ratios(ratings, round2.notes, round2.raters, cfg)
@@ -114,8 +126,11 @@ def prescore(ratings: DataFrame, history: DataFrame, ids: IdSpace, mf: MFConfig,
         "secondRoundSweeps": round2.result.sweeps,
         "firstRoundTrainMse": round1.result.train_mse,
     }
+    if diligence is not None:
+        meta[GLOBAL_KEY] = diligence.global_intercepts
     training.unpersist()
-    return PrescoringResult(round1, round2, status1, scores, rater_incorrect_propensity(ratings), thresholds, meta)
+    return PrescoringResult(round1, round2, status1, scores, rater_incorrect_propensity(ratings), thresholds, meta,
+                            diligence, harassment)
 
 
 def final_mf_config(mf: MFConfig, meta: dict) -> MFConfig:

@@ -7,13 +7,17 @@ four refits bound each note's intercept and factor; UcbCRNH reads the max interc
 
 As in the reference, the refits regularize notes by lambda * (ratings / notes) of the refit's
 own data, not by the prescoring ratio that the main final fit uses.
+
+The helpers `refit_inputs`, `pseudo_rater_table` and `refit_notes` are shared with the
+bootstrap variant (pseudo_bootstrap.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from cnscore.columns import ParamCols, RatingCols
@@ -22,7 +26,58 @@ from cnscore.scoring.fits import IdSpace, fit_frozen
 
 P = ParamCols
 NOTE_ID, RATER_ID = RatingCols.NOTE_ID, RatingCols.RATER_ID
+RATER_FACTOR = "internalRaterFactor1"  # pseudo-raters exist for rank-1 models only, as in the reference
 PSEUDO_IDS = ("-1", "-2", "-3")  # the reference's ids for the three pseudo-raters
+
+
+@dataclass(frozen=True)
+class RefitInputs:
+    """What every pseudo-rater refit starts from: the final round's ratings and rater extremes."""
+
+    ratings: DataFrame  # raterIdx, noteIdx, noteId, helpfulNum
+    notes: DataFrame  # noteIdx, noteId of every rated note
+    raters: DataFrame  # parameters of the raters in `ratings`
+    num_ratings: int
+    num_notes: int
+    max_note_idx: int
+    min_intercept: float  # extremes over `raters`, which the pseudo-raters copy
+    max_intercept: float
+    min_factor: float
+    max_factor: float
+    next_rater_idx: int  # first dense rater index free for pseudo-raters
+
+
+def refit_inputs(ratings: DataFrame, raters: DataFrame) -> RefitInputs:
+    """Collect the shared inputs of pseudo-rater refits (two small Spark jobs).
+
+    ratings: the final round's densified ratings (noteId, noteIdx, raterIdx, helpfulNum, ...).
+    raters: parameters of the raters in those ratings (others are ignored).
+    """
+    used = raters.join(ratings.select(P.RATER_IDX).distinct(), P.RATER_IDX, "left_semi")
+    r = used.agg(F.min(P.RATER_INTERCEPT).alias("lo_i"), F.max(P.RATER_INTERCEPT).alias("hi_i"),
+                 F.min(RATER_FACTOR).alias("lo_f"), F.max(RATER_FACTOR).alias("hi_f"),
+                 F.max(P.RATER_IDX).alias("top")).first()
+    base = ratings.select(P.RATER_IDX, P.NOTE_IDX, NOTE_ID, RatingCols.HELPFUL_NUM)
+    n = base.agg(F.count(F.lit(1)).alias("ratings"), F.countDistinct(P.NOTE_IDX).alias("notes"),
+                 F.max(P.NOTE_IDX).alias("top")).first()
+    return RefitInputs(base, base.select(P.NOTE_IDX, NOTE_ID).distinct(), used, int(n["ratings"]),
+                       int(n["notes"]), int(n["top"]), float(r["lo_i"]), float(r["hi_i"]), float(r["lo_f"]),
+                       float(r["hi_f"]), int(r["top"]) + 1)
+
+
+def pseudo_rater_table(spark: SparkSession, rows: list[tuple[str, int, float, float]]) -> DataFrame:
+    """Pseudo-raters as rater parameters: (raterParticipantId, raterIdx, intercept, factor) rows."""
+    return spark.createDataFrame(
+        rows, f"{RATER_ID} string, {P.RATER_IDX} int, {P.RATER_INTERCEPT} double, {RATER_FACTOR} double")
+
+
+def refit_notes(ratings: DataFrame, ids: IdSpace, raters: DataFrame, global_intercept: float, cfg: MFConfig,
+                ratio: float) -> DataFrame:
+    """noteId, internalNoteIntercept, internalNoteFactor1 from a frozen-rater refit whose notes are
+    penalized by lambda * ratio (the refit's own ratings per note)."""
+    refit_cfg = dataclasses.replace(cfg, rating_per_note_loss_ratio=ratio, flip_factors=False)
+    return fit_frozen(ratings, ids, raters, global_intercept, refit_cfg).notes.select(
+        NOTE_ID, P.NOTE_INTERCEPT, "internalNoteFactor1")
 
 
 def pseudo_rater_bounds(ratings: DataFrame, ids: IdSpace, raters: DataFrame, global_intercept: float,
@@ -32,23 +87,18 @@ def pseudo_rater_bounds(ratings: DataFrame, ids: IdSpace, raters: DataFrame, glo
     ratings: the final round's densified ratings (noteId, noteIdx, raterIdx, helpfulNum, ...).
     raters: parameters of the raters in those ratings.
     """
-    used = raters.join(ratings.select(P.RATER_IDX).distinct(), P.RATER_IDX, "left_semi")
-    row = used.agg(F.min(P.RATER_INTERCEPT).alias("i"), F.min("internalRaterFactor1").alias("lo"),
-                   F.max("internalRaterFactor1").alias("hi"), F.max(P.RATER_IDX).alias("top")).first()
-    base = ratings.select(P.RATER_IDX, P.NOTE_IDX, NOTE_ID, RatingCols.HELPFUL_NUM)
-    num_ratings, num_notes = base.count(), base.select(P.NOTE_IDX).distinct().count()
-    notes = base.select(P.NOTE_IDX, NOTE_ID).distinct()
-    fits = [_refit(base, ids, used, global_intercept, cfg, num_ratings / num_notes).withColumn("_run", F.lit(0))]
-    for run, (pid, factor) in enumerate(zip(PSEUDO_IDS, (row["lo"], 0.0, row["hi"])), start=1):
-        idx = int(row["top"]) + run
-        pseudo = used.sparkSession.createDataFrame(
-            [(pid, idx, float(row["i"]), float(factor))],
-            f"{RATER_ID} string, {P.RATER_IDX} int, {P.RATER_INTERCEPT} double, internalRaterFactor1 double")
-        extra = notes.select(F.lit(idx).alias(P.RATER_IDX), P.NOTE_IDX, NOTE_ID,
-                             F.lit(1.0).alias(RatingCols.HELPFUL_NUM))
-        ratio = (num_ratings + num_notes) / num_notes
-        fits.append(_refit(base.unionByName(extra), ids, used.unionByName(pseudo), global_intercept, cfg, ratio)
-                    .withColumn("_run", F.lit(run)))
+    inp = refit_inputs(ratings, raters)
+    base = inp.ratings
+    fits = [refit_notes(base, ids, inp.raters, global_intercept, cfg, inp.num_ratings / inp.num_notes)
+            .withColumn("_run", F.lit(0))]
+    for run, (pid, factor) in enumerate(zip(PSEUDO_IDS, (inp.min_factor, 0.0, inp.max_factor)), start=1):
+        idx = inp.next_rater_idx + run - 1
+        pseudo = pseudo_rater_table(raters.sparkSession, [(pid, idx, inp.min_intercept, float(factor))])
+        extra = inp.notes.select(F.lit(idx).alias(P.RATER_IDX), P.NOTE_IDX, NOTE_ID,
+                                 F.lit(1.0).alias(RatingCols.HELPFUL_NUM))
+        ratio = (inp.num_ratings + inp.num_notes) / inp.num_notes
+        fits.append(refit_notes(base.unionByName(extra), ids, inp.raters.unionByName(pseudo), global_intercept,
+                                cfg, ratio).withColumn("_run", F.lit(run)))
     runs = fits[0]
     for f in fits[1:]:
         runs = runs.unionByName(f)
@@ -58,9 +108,3 @@ def pseudo_rater_bounds(ratings: DataFrame, ids: IdSpace, raters: DataFrame, glo
                  F.max(col).alias(f"{col}_max"),
                  F.first(F.when(F.col("_run") == 0, F.col(col)), ignorenulls=True).alias(f"{col}_refit_orig")]
     return runs.groupBy(NOTE_ID).agg(*aggs)
-
-
-def _refit(ratings, ids, raters, global_intercept, cfg: MFConfig, ratio: float) -> DataFrame:
-    refit_cfg = dataclasses.replace(cfg, rating_per_note_loss_ratio=ratio, flip_factors=False)
-    return fit_frozen(ratings, ids, raters, global_intercept, refit_cfg).notes.select(
-        NOTE_ID, P.NOTE_INTERCEPT, "internalNoteFactor1")

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from cnscore.scoring.pseudo_bootstrap import INTERCEPT_LCB, INTERCEPT_UCB
 from cnscore.scoring.settings import ScoringConfig
 from cnscore.scoring.status import CRH, CRNH, FIRM_REJECT, NMR, NOT_MISLEADING, NYH, rule_label
 
 STATUS, RULES, WHY = "ratingStatus", "activeRules", "explanation"
 INTERCEPT, FACTOR = "internalNoteIntercept", "internalNoteFactor1"
+EXTREME_UCB = "internalNoteIntercept_max"  # the extreme pseudo-raters' bound (pseudo_raters.py)
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,10 @@ class Rule:
 
 def _num(name: str, digits: int = 3) -> Column:
     return F.coalesce(F.format_number(F.col(name), digits), F.lit("null"))
+
+
+def _pct(quantile: float) -> str:
+    return f"{quantile * 100:g}% quantile"
 
 
 def _misleading() -> Column:
@@ -58,11 +64,22 @@ def first_round_rules(cfg: ScoringConfig, *, with_ucb: bool) -> list[Rule]:
                       f"{cfg.crnh_factor_multiplier}*|factor {''}"), _num(FACTOR), F.lit("|"))),
     ]
     if with_ucb:
+        # Bootstrap mode reads the UCB of its runs instead of the extreme pseudo-raters' max.
+        boot = cfg.pseudo_bootstrap
+        ucb, what = ((INTERCEPT_UCB, f"bootstrap upper bound ({_pct(boot.ucb_quantile)} of {boot.runs} runs) ")
+                     if cfg.uses_bootstrap else (EXTREME_UCB, "pseudo-rater upper bound "))
         rules.append(Rule(
-            "UcbCRNH", lambda s: _enough(cfg) & (F.col("internalNoteIntercept_max") < cfg.ucb_crnh_threshold), CRNH,
-            F.concat(F.lit("pseudo-rater upper bound "), _num("internalNoteIntercept_max"),
-                     F.lit(f" < {cfg.ucb_crnh_threshold}"))))
+            "UcbCRNH", lambda s: _enough(cfg) & (F.col(ucb) < cfg.ucb_crnh_threshold), CRNH,
+            F.concat(F.lit(what), _num(ucb), F.lit(f" < {cfg.ucb_crnh_threshold}"))))
     return rules
+
+
+def lcb_crh_rule(cfg: ScoringConfig) -> Rule:
+    """LcbCRH (bootstrap mode): a CRH note whose bootstrap intercept LCB is below the threshold is NMR."""
+    boot = cfg.pseudo_bootstrap
+    return Rule("LcbCRH", lambda s: (s == CRH) & (F.col(INTERCEPT_LCB) < boot.crh_lcb_threshold), NMR,
+                F.concat(F.lit(f"bootstrap lower bound ({_pct(boot.lcb_quantile)} of {boot.runs} runs) "),
+                         _num(INTERCEPT_LCB), F.lit(f" < {boot.crh_lcb_threshold}")))
 
 
 def ratio_crnh_rule(cfg: ScoringConfig) -> Rule:
@@ -85,8 +102,12 @@ def nm_crnh_rule(cfg: ScoringConfig) -> Rule:
                          F.lit(f" < {cfg.nm_crnh_threshold}")))
 
 
-def final_round_rules(cfg: ScoringConfig) -> list[Rule]:
-    """The guards that run only in final scoring, in the reference's order."""
+def final_round_rules(cfg: ScoringConfig, *, with_lcb: bool = False) -> list[Rule]:
+    """The guards that run only in final scoring, in the reference's order.
+
+    with_lcb: add LcbCRH (bootstrap pseudo-raters) right after GeneralCRHInertia, so that a note
+    kept CRH by inertia must also pass the lower bound.
+    """
     reject = FIRM_REJECT if cfg.firm_reject_threshold is not None else NMR
     inertia = cfg.crh_threshold - cfg.crh_inertia_delta
     rules = [
@@ -94,6 +115,7 @@ def final_round_rules(cfg: ScoringConfig) -> list[Rule]:
              lambda s: (s != CRH) & _enough(cfg) & (F.col(INTERCEPT) >= inertia)
              & (F.col("currentStatus") == CRH) & _misleading(), CRH,
              F.concat(F.lit("was CRH and intercept "), _num(INTERCEPT), F.lit(f" >= {inertia:.2f}"))),
+        *([lcb_crh_rule(cfg)] if with_lcb else []),
         Rule("TagFilter", lambda s: (s != CRNH) & F.col("tagFilterFires"), reject, F.col("tagFilterDetail")),
         Rule("FilterIncorrect", lambda s: (s != CRNH) & F.col("incorrectFilterFires"), reject,
              F.col("incorrectFilterDetail")),

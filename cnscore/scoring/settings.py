@@ -6,7 +6,14 @@ instances of ScoringConfig with other values, never code that checks a model's n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
+
+from cnscore.scoring.pseudo_bootstrap import BootstrapConfig
+from cnscore.scoring.reputation_mf import DiligenceConfig
+from cnscore.scoring.tag_consensus import TagConsensusConfig
+
+PSEUDO_RATER_MODES = ("extreme", "bootstrap")
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,7 @@ class ScoringConfig:
     harassment_min_intercept: float = 2.0
     harassment_penalty: float = 10.0
     harassment_multiply_by_score: bool = True
+    harassment: TagConsensusConfig = field(default_factory=TagConsensusConfig)  # the tag-consensus model (§4.4.7)
 
     # Status rules (§4.6)
     min_ratings_for_status: int = 5
@@ -61,12 +69,18 @@ class ScoringConfig:
     max_crh_factor: float = 0.5
     firm_reject_threshold: float | None = 0.3
     low_diligence_threshold: float = 0.263
+    diligence: DiligenceConfig = field(default_factory=DiligenceConfig)  # the low-diligence model (§5.6)
     min_net_helpful: int | None = 4
     min_net_helpful_ratio: float | None = 0.05
     net_helpful_ratio_exempt_at: int = 10  # netMinHelpful >= this skips the ratio test
     no_high_vol_threshold: float = 0.37
     no_correlated_threshold: float = 0.37
     pseudo_raters: bool = True
+    # "extreme": the reference's three helpful pseudo-raters, UcbCRNH reads their max intercept.
+    # "bootstrap": refits with random extreme pseudo-votes (issue 3); UcbCRNH reads their UCB and
+    # LcbCRH demotes CRH notes whose LCB is low (cnscore/scoring/pseudo_bootstrap.py).
+    pseudo_rater_mode: Literal["extreme", "bootstrap"] = "extreme"
+    pseudo_bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
     population_sampled_loss_ratio: float = 10.0
 
     # Tag outlier filter (§4.7)
@@ -94,3 +108,11 @@ class ScoringConfig:
         for name in ("capture_threshold", "stable_init_group_share", "min_rater_agree_ratio"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"ScoringConfig.{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.pseudo_rater_mode not in PSEUDO_RATER_MODES:
+            raise ValueError(f"ScoringConfig.pseudo_rater_mode must be one of {PSEUDO_RATER_MODES}, "
+                             f"got {self.pseudo_rater_mode!r}")
+
+    @property
+    def uses_bootstrap(self) -> bool:
+        """Whether final scoring runs the bootstrap pseudo-raters (and their rules)."""
+        return self.pseudo_raters and self.pseudo_rater_mode == "bootstrap"

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from jobs import score
-from jobs.parity import compare
+from jobs.parity import compare, diligence_agreement
 
 FILES = {"--notes": "notes-00000.tsv", "--ratings": "ratings-00000.tsv",
          "--status": "noteStatusHistory-00000.tsv", "--enrollment": "userEnrollment-00000.tsv"}
@@ -56,19 +56,24 @@ def test_synthetic_parity_with_the_reference(synthetic_run):
     assert stats["intercept_corr"] >= 0.98, stats
 
 
-def test_birdwatch_2021_runs_and_tracks_the_reference(birdwatch_run):
-    """What we reach without the low-diligence model (see the xfail below)."""
+def test_birdwatch_parity_meets_the_issue_bar(birdwatch_run):
     stats = _parity(*birdwatch_run)
     assert stats["notes_with_a_status"] >= 2300
-    assert stats["status_agreement"] >= 0.98, stats
+    assert stats["status_agreement"] >= SELF_AGREEMENT["birdwatch-2021-03"] - 0.01, stats
     assert stats["intercept_corr"] >= 0.98, stats
 
 
-@pytest.mark.xfail(strict=True, reason="low-diligence model not built yet (10 notes FIRM_REJECT by "
-                                       "FilterLowDiligence); second-round MF lands in a different optimum")
-def test_birdwatch_parity_meets_the_issue_bar(birdwatch_run):
-    stats = _parity(*birdwatch_run)
-    assert stats["status_agreement"] >= SELF_AGREEMENT["birdwatch-2021-03"] - 0.01, stats
+# The low-diligence fit starts from random draws (as the reference's). The reference's two golden
+# runs agree with r = 0.927 on birdwatch-2021-03 (16 notes on opposite sides of 0.263) and
+# r = 0.9997 on synthetic-30k; on synthetic-30k our runs with seeds 42, 1 and 2 agree with each
+# other at r = 0.986-0.995 and with the reference at 0.977-0.988 (measured 2026-11-22).
+@pytest.mark.parametrize("fixture, min_corr", [("birdwatch_run", 0.9), ("synthetic_run", 0.97)])
+def test_low_diligence_intercepts_track_the_reference(request, fixture, min_corr):
+    golden, out = request.getfixturevalue(fixture)
+    ours = pd.read_parquet(out / "tables" / "core_scored_notes", columns=["noteId", "lowDiligenceNoteIntercept"])
+    stats = diligence_agreement(ours, golden / "seed42")
+    assert stats["compared"] >= 250, stats
+    assert stats["corr"] >= min_corr, stats
 
 
 @pytest.mark.parametrize("name", TSVS)

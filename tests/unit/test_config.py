@@ -48,6 +48,14 @@ def test_scoring_section_from_yaml_and_overrides():
     assert cfg.scoring.crh_threshold == 0.41 and cfg.scoring.firm_reject_threshold is None
 
 
+def test_diligence_model_is_a_nested_scoring_section():
+    cfg = load_config([{"scoring": {"diligence": {"pos_weight": 50}}}], ["scoring.diligence.enabled=false"])
+    assert cfg.scoring.diligence.enabled is False and cfg.scoring.diligence.pos_weight == 50.0
+    assert cfg.scoring.diligence.learning_rate == 0.2  # untouched defaults stay
+    with pytest.raises(ConfigError, match="unknown keys in scoring.diligence"):
+        load_config([{"scoring": {"diligence": {"lr": 1}}}], [])
+
+
 def test_scoring_shares_must_be_fractions():
     with pytest.raises(ValueError, match="capture_threshold"):
         load_config([], ["scoring.capture_threshold=1.5"])
