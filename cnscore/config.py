@@ -192,6 +192,26 @@ class CoordinationConfig:
                 raise ConfigError(f"CoordinationConfig.{f.name} is out of range: {value}")
 
 @dataclass(frozen=True)
+class ModelsConfig:
+    """Which scoring models the score job runs (cnscore/scoring/multi_model.py).
+
+    `run` lists roles of the models file (core, expansion, expansion_plus, core_with_topics,
+    group, multi_group, ...) or "all"; Core must be among them. Models the pipeline does not
+    implement yet are logged and skipped. The default runs Core alone.
+    """
+
+    run: tuple[str, ...] = ("core",)
+    file: str | None = None  # the models file; None: conf/models.yml of the repository
+
+    def __post_init__(self) -> None:
+        # `--set models.run=all` gives a string, YAML lists give lists; keep a hashable tuple.
+        run = (self.run,) if isinstance(self.run, str) else tuple(self.run)
+        if not run or not all(isinstance(r, str) and r for r in run):
+            raise ConfigError(f"models.run must be a non-empty list of roles, got {self.run!r}")
+        object.__setattr__(self, "run", run)
+
+
+@dataclass(frozen=True)
 class ScoreConfig:
     """Everything the score job needs."""
 
@@ -201,6 +221,7 @@ class ScoreConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
     coordination: CoordinationConfig = field(default_factory=CoordinationConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)  # the Core model's rules
+    models: ModelsConfig = field(default_factory=ModelsConfig)  # which models run
 
 
 def _coerce(name: str, value: Any, hint: str) -> Any:

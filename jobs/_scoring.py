@@ -4,7 +4,9 @@
   wrote them, computed otherwise), then Core prescoring; writes the prescoring tables.
 - final: reads the prescoring tables, runs final scoring and post-scoring, writes the stage
   tables and the reference's four TSVs into OUT.
-- all: both in one process, without the round trip through tables.
+- all: both in one process, without the round trip through tables. This phase also runs the
+  other models selected by `models.run` (cnscore/scoring/multi_model.py); the split phases
+  persist Core's prescoring only, so they refuse a multi-model selection.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from pyspark.sql import DataFrame, SparkSession
 from cnscore.config import ScoreConfig
 from cnscore.scoring import persist
 from cnscore.scoring.final import score_final
+from cnscore.scoring.multi_model import (SCORED, ModelOutcome, MultiRun, combine_outputs, combine_raters,
+                                         model_runs_table, run_models)
 from cnscore.scoring.outputs import post_score
-from cnscore.scoring.pipeline import CoreRun, captured, prepare_core, score_core
+from cnscore.scoring.pipeline import CoreRun, captured, prepare_core
 from cnscore.scoring.prescoring import prescore
 from jobs import _io
+from jobs._models import selected_models
 from jobs._reference_tsv import write_reference_tsv
 
 log = logging.getLogger("cnscore.jobs")
@@ -54,29 +59,37 @@ def run_scoring(spark: SparkSession, phase: str, tables: dict[str, DataFrame], c
     flags = _flags(spark, outdir, cfg, rater_flags) if read_flags else None
     seconds: dict[str, float] = {}
     started = time.time()
+    specs = selected_models(cfg)
     if phase == "all":
-        run = score_core(tables, cfg.mf, cfg.scoring, cfg.coordination, rater_flags=flags, epoch_millis=epoch)
-        _write(_stage_tables(run), outdir, cfg)
+        multi = run_models(tables, specs, cfg.mf, cfg.coordination, rater_flags=flags)
+        _write({**_stage_tables(multi.core), "model_runs": model_runs_table(spark, multi)}, outdir, cfg)
         seconds["prescoring+final"] = time.time() - started
     else:
-        prepared = prepare_core(tables, cfg.scoring, cfg.coordination, flags)
+        if len(specs) > 1:
+            raise SystemExit(f"--phase {phase} scores Core only; run other models with --phase all "
+                             f"(models.run={','.join(cfg.models.run)})")
+        scoring, mf = specs[0].scoring, specs[0].mf_config(cfg.mf)  # Core, as the models file defines it
+        prepared = prepare_core(tables, scoring, cfg.coordination, flags)
         _io.write_table(prepared.ids.note_ids, outdir, "note_ids", cfg.output)
         _io.write_table(prepared.ids.rater_ids, outdir, "rater_ids", cfg.output)
         if phase == "prescoring":
-            pre = prescore(prepared.pre_model, prepared.history, prepared.ids, cfg.mf, cfg.scoring)
+            pre = prescore(prepared.pre_model, prepared.history, prepared.ids, mf, scoring)
             _write(persist.prescoring_tables(pre), outdir, cfg)
             seconds["prescoring"] = time.time() - started
             return seconds
         pre = persist.load_prescoring(spark, {n: _io.read_table(spark, outdir, n, cfg.output) for n in persist.TABLES})
-        final = score_final(prepared.final_model, prepared.history, prepared.ids, pre, cfg.mf, cfg.scoring,
+        final = score_final(prepared.final_model, prepared.history, prepared.ids, pre, mf, scoring,
                             correlated_raters=prepared.correlated)
         run = CoreRun(prepared.ratings, prepared.history, prepared.topics, pre, final,
-                      captured(final, prepared, cfg.scoring))
+                      captured(final, prepared, scoring))
         _write({"core_scored_notes": run.scored_notes, "core_pseudo_rater_bounds": final.pseudo_bounds,
                 "core_pseudo_bootstrap": final.pseudo_bootstrap}, outdir, cfg)
+        multi = MultiRun((ModelOutcome(specs[0], SCORED, run=run),))
         seconds["final"] = time.time() - started
     post_started = time.time()
-    outputs = post_score(run, tables, epoch, cfg.scoring)
+    outputs = post_score(multi.core, tables, epoch, cfg.scoring, specs=multi.specs,
+                         model_notes=combine_outputs(multi.outcomes, multi.core.history),
+                         model_raters=combine_raters(multi.outcomes))
     for name in REFERENCE_TSVS:
         _io.write_table(outputs[name], outdir, name, cfg.output)
         write_reference_tsv(outputs[name], Path(outdir) / f"{name}.tsv", order_by=TSV_ORDER.get(name, "noteId"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import shlex
 import subprocess
 import sys
@@ -57,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference-summary", help="run_summary.json of the reference on the same --data")
     parser.add_argument("--run-reference", help="command that runs the reference on --data (timed here)")
     args = parser.parse_args(argv)
+    # Progress: every stage logs its sizes and times (the MF's sweeps, coordination's tables).
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     reference = None
     if args.run_reference:
         started = time.time()

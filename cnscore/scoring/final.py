@@ -27,7 +27,8 @@ from cnscore.scoring.pseudo_bootstrap import SCHEMA as BOOTSTRAP_SCHEMA
 from cnscore.scoring.pseudo_bootstrap import bootstrap_bounds
 from cnscore.scoring.pseudo_raters import pseudo_rater_bounds
 from cnscore.scoring.settings import ScoringConfig
-from cnscore.scoring.sign_counts import sign_counts
+from cnscore.scoring.sign_counts import (NEG_POPULATION_SAMPLED, POS_POPULATION_SAMPLED,
+                                         population_sampled_sign_counts, sign_counts)
 
 log = logging.getLogger(__name__)
 NOTE_ID, RATER_ID = RatingCols.NOTE_ID, RatingCols.RATER_ID
@@ -123,6 +124,7 @@ def _note_stats(ratings, history, notes, raters, pre: PrescoringResult, cfg: Sco
     incorrect = incorrect_filter.incorrect_interval_stats(ratings, notes, raters, pre.incorrect_propensity, cfg)
     stats = (counts.join(hist, NOTE_ID, "left").join(notes, NOTE_ID, "left")
              .join(sign_counts(ratings, raters), NOTE_ID, "left")
+             .join(population_sampled_sign_counts(ratings, raters), NOTE_ID, "left")
              .join(adjusted, NOTE_ID, "left").join(hits, NOTE_ID, "left").join(incorrect, NOTE_ID, "left"))
     return stats.select(
         "*",
@@ -132,4 +134,5 @@ def _note_stats(ratings, history, notes, raters, pre: PrescoringResult, cfg: Sco
         # Ratings by raters with final parameters (the reference's numFinalRoundRatings).
         (F.coalesce("negFactorRatingCount", F.lit(0)) + F.coalesce("posFactorRatingCount", F.lit(0)))
         .alias("numFinalRoundRatings"),
-    ).fillna({"minSignCount": 0, "netMinHelpful": 0, "netMinHelpfulRatio": 0.0})
+    ).fillna({"minSignCount": 0, "netMinHelpful": 0, "netMinHelpfulRatio": 0.0, NEG_POPULATION_SAMPLED: 0,
+              POS_POPULATION_SAMPLED: 0})

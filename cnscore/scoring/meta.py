@@ -1,11 +1,11 @@
-"""Meta scoring with the Core model alone (shared docs/reference.md §4.11-4.14).
+"""Meta scoring (shared docs/reference.md §4.11-4.14).
 
-The reference combines ~25 models; until the other models exist (issue 6) the final status is
-decided by the rules that involve Core: MetaInitialNMR, CoreModel (authoritative where it
-scored the note; FIRM_REJECT is exported as NMR), the stabilisation delay for notes newly
-Helpful (NmrDueToMinStableCrhTime), the drift guard for locked notes, and
-InsufficientExplanation. There is no pflip model here, so a note in stabilisation between 30
-and 60 minutes gets "no prediction", which the reference treats as "not Helpful".
+The models that ran are reconciled into one label by `cnscore.scoring.reconcile` (§4.11 rules
+1-16: MetaInitialNMR, the copy rules with Core authoritative, group promotion / demotion, ...).
+Then, here: the stabilisation delay for notes newly Helpful (NmrDueToMinStableCrhTime), the
+drift guard for locked notes, and InsufficientExplanation. There is no pflip model here, so a
+note in stabilisation between 30 and 60 minutes gets "no prediction", which the reference
+treats as "not Helpful".
 """
 
 from __future__ import annotations
@@ -13,7 +13,11 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from collections.abc import Sequence
+
 from cnscore.scoring.explanation_tags import top_two_tags_from_counts
+from cnscore.scoring.models import ModelSpec
+from cnscore.scoring.reconcile import reconcile
 from cnscore.scoring.settings import ScoringConfig
 from cnscore.scoring.status import CRH, CRNH, FIRM_REJECT, NMR, NYH
 
@@ -27,25 +31,30 @@ def decided_by(rule: str, version: str = "v1.0") -> str:
     return f"{rule} ({version})"
 
 
+def core_only(cfg: ScoringConfig) -> list[ModelSpec]:
+    """The Core model alone, as meta scoring treated it before the other models existed:
+    CoreModel (v1.1), lockable, without the population-sampled guard (which needs columns a
+    bare Core run may lack). The jobs pass conf/models.yml's specs instead."""
+    return [ModelSpec(name="MFCoreScorer", role="core", prefix="core", version=MODEL_VERSION, scoring=cfg,
+                      rule="CoreModel", lockable=True)]
+
+
 def meta_score(notes: DataFrame, history: DataFrame, tag_counts: DataFrame, epoch_millis: int,
-               cfg: ScoringConfig) -> DataFrame:
+               cfg: ScoringConfig, *, specs: Sequence[ModelSpec] | None = None) -> DataFrame:
     """finalRatingStatus, decidedBy, metaScorerActiveRules, firstTag/secondTag and the
     stabilisation columns.
 
-    notes: noteId, coreRatingStatus (null where Core did not score).
+    notes: noteId and the model outputs the specs' meta rules read
+        (`reconcile.required_columns`; for Core alone: coreRatingStatus, null where Core did
+        not score).
     tag_counts: noteId and the helpful / not-helpful tag counts (cnscore.scoring.note_stats).
     history: noteId, currentStatus, lockedStatus, firstNonNMRStatus, timestampMillisOf... .
+    specs: the models that ran (default: `core_only(cfg)`).
     """
     hist = history.select("noteId", F.col("currentStatus").alias("_previous"), "lockedStatus", "firstNonNMRStatus",
                           F.col(STABLE).alias("_stableSince"))
     df = notes.join(hist, "noteId", "left")
-    core = F.col("coreRatingStatus")
-    core_model = decided_by("CoreModel", MODEL_VERSION)
-    label = F.when(core.isNotNull(), F.when(core == FIRM_REJECT, F.lit(NMR)).otherwise(core)).otherwise(F.lit(NMR))
-    by = F.when(core.isNotNull(), F.lit(core_model)).otherwise(F.lit(decided_by("MetaInitialNMR")))
-    df = df.withColumn("_label", label).withColumn("decidedBy", by).withColumn(
-        "metaScorerActiveRules", F.concat_ws(",", F.lit(decided_by("MetaInitialNMR")),
-                                             F.when(core.isNotNull(), F.lit(core_model))))
+    df = reconcile(df, specs if specs is not None else core_only(cfg), status_col="_label")
     df = df.withColumn("preStabilizationRatingStatus", F.col("_label"))
     df = _stabilise(df, epoch_millis)
     # Drift guard, then the explanation-tag requirement (which the reference runs after it).

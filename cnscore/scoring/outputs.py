@@ -1,12 +1,15 @@
 """Post-scoring (shared docs/reference.md §4.10-4.15, §6) and the reference's four output tables.
 
-From a Core run: meta scoring, explanation tags, the updated note status history, contributor
-scores, and the tables scored_notes, helpfulness_scores, note_status_history and
-aux_note_info with the reference's columns (columns of models not built yet are null), plus
+From a Core run (plus, optionally, the combined outputs of the other models that ran:
+cnscore.scoring.multi_model): meta scoring, explanation tags, the updated note status history,
+contributor scores, and the tables scored_notes, helpfulness_scores, note_status_history and
+aux_note_info with the reference's columns (columns of models that did not run are null), plus
 our own explanations and pseudo-rater tables.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -14,10 +17,12 @@ from pyspark.sql import functions as F
 from cnscore.io.reference_tsv import conform_reference
 from cnscore.schemas import NOTE_STATUS_HISTORY
 from cnscore.scoring.contributor import contributor_scores
-from cnscore.scoring.meta import meta_score
+from cnscore.scoring.meta import core_only, meta_score
+from cnscore.scoring.models import ModelSpec
 from cnscore.scoring.note_stats import note_stats
 from cnscore.scoring.pipeline import CoreRun
 from cnscore.scoring.settings import ScoringConfig
+from cnscore.scoring.sign_counts import NEG_POPULATION_SAMPLED, POS_POPULATION_SAMPLED
 from cnscore.scoring.status import CRH, CRNH, NMR
 from cnscore.scoring.status_history import update_status_history
 
@@ -33,18 +38,34 @@ def model_columns(scored: DataFrame, prefix: str) -> DataFrame:
         "internalNoteInterceptNoCorrelated": "NoteInterceptNoCorrelated",
         "internalNoteInterceptPopulationSampled": "NoteInterceptPopulationSampled",
         "numFinalRoundRatings": "NumFinalRoundRatings", **BOUND_COLUMNS,
+        # The reference's spelling: coreNegFactor_populationSampledRatingCount.
+        NEG_POPULATION_SAMPLED: "NegFactor_populationSampledRatingCount",
+        POS_POPULATION_SAMPLED: "PosFactor_populationSampledRatingCount",
     }
     cols = [F.col(src).alias(prefix + dst) for src, dst in names.items() if src in scored.columns]
     return scored.select("noteId", *cols, "activeFilterTags")
 
 
-def post_score(run: CoreRun, tables: dict[str, DataFrame], epoch_millis: int, cfg: ScoringConfig) -> dict[str, DataFrame]:
-    """The output tables of a run: the four reference tables plus explanations and bounds."""
+def post_score(run: CoreRun, tables: dict[str, DataFrame], epoch_millis: int, cfg: ScoringConfig, *,
+               specs: Sequence[ModelSpec] | None = None, model_notes: DataFrame | None = None,
+               model_raters: DataFrame | None = None) -> dict[str, DataFrame]:
+    """The output tables of a run: the four reference tables plus explanations and bounds.
+
+    Args:
+        run: the Core model's run (ratings, history and rater parameters come from it).
+        specs: the models whose outputs `model_notes` holds (default: `meta.core_only`).
+        model_notes: noteId and every model's output columns, coalesced per §4.10
+            (`multi_model.combine_outputs`); default: the Core columns of `run`.
+        model_raters: raterParticipantId and the other models' rater columns
+            (groupRaterIntercept, modelingGroup, ...) for helpfulness_scores; default: none.
+    """
     notes, history = tables["notes"], run.history
     stats = note_stats(run.ratings, history, epoch_millis).localCheckpoint()
-    core = model_columns(run.scored_notes, PREFIX)
-    status = history.select("noteId").join(core, "noteId", "left")
-    meta = meta_score(status, history, stats, epoch_millis, cfg)
+    if model_notes is None:
+        model_notes = model_columns(run.scored_notes, PREFIX)
+    status = history.select("noteId").join(model_notes, "noteId", "left")
+    specs = specs if specs is not None else core_only(cfg)
+    meta = meta_score(status, history, stats, epoch_millis, cfg, specs=specs)
     scored = (meta.join(stats.drop("currentStatus", "lockedStatus"), "noteId", "left")
               .join(run.topics, "noteId", "left")
               .withColumn("timestampMillisOfCurrentStatus", F.lit(float(epoch_millis))))
@@ -54,10 +75,13 @@ def post_score(run: CoreRun, tables: dict[str, DataFrame], epoch_millis: int, cf
     if old_history is None:
         old_history = _empty_history(history)
     new_history = update_status_history(old_history, scored, notes, epoch_millis, cfg).localCheckpoint()
+    raters = rater_table(run)
+    if model_raters is not None:
+        raters = raters.join(model_raters, "raterParticipantId", "full_outer")
     helpfulness = contributor_scores(
         run.ratings, notes, scored.select("noteId", "finalRatingStatus", "coreNoteIntercept", "numRatings",
                                           "numRatingsLast28"),
-        new_history, tables["userEnrollment"], rater_table(run).localCheckpoint(), epoch_millis,
+        new_history, tables["userEnrollment"], raters.localCheckpoint(), epoch_millis,
         cfg=cfg).localCheckpoint()
     aux = scored.join(run.final.scored_notes.drop("numRatings", "classification", "currentStatus",
                                                   "noteAuthorParticipantId", "activeFilterTags", *[c for c in stats.columns if c != "noteId"]),

@@ -7,6 +7,7 @@ when the coordination stage ran, its rater flags.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
@@ -97,9 +98,25 @@ class CoreInputs:
     correlated: DataFrame | None  # raterParticipantId of correlated raters (final scoring)
 
 
-def prepare_core(tables: dict[str, DataFrame], cfg: ScoringConfig, coordination: CoordinationConfig,
-                 rater_flags: DataFrame | None) -> CoreInputs:
-    """Preprocess the inputs and select the model's ratings for prescoring and final scoring.
+@dataclass(frozen=True)
+class SharedInputs:
+    """The inputs every model reads (every rater's ratings), prepared once per run."""
+
+    history: DataFrame
+    prepared: DataFrame  # labelled, type-filtered ratings before post selection (id spaces)
+    pre_ratings: DataFrame  # prescoring's ratings (post selection with every group)
+    ratings: DataFrame  # final scoring's ratings (post selection as final applies it)
+    topics: DataFrame
+    correlated: DataFrame | None  # raterParticipantId of correlated raters (final scoring)
+
+
+# A model's rating selection: every rater's ratings in, the model's ratings out (§4.4.1).
+Selector = Callable[[DataFrame], DataFrame]
+
+
+def prepare_shared(tables: dict[str, DataFrame], cfg: ScoringConfig, coordination: CoordinationConfig,
+                   rater_flags: DataFrame | None) -> SharedInputs:
+    """Preprocess the inputs once for every model of the run.
 
     tables: "notes", "ratings", optionally "noteStatusHistory" and "userEnrollment".
     rater_flags: the coordination stage's rater_flags (isHighVolume, postSelectionGroupId,
@@ -109,35 +126,72 @@ def prepare_core(tables: dict[str, DataFrame], cfg: ScoringConfig, coordination:
     history = _cut(scoring_inputs.status_history_with_notes(notes, tables.get("noteStatusHistory")))
     labelled = filter_labeled_ratings(tables["ratings"])
     hv_flags = rater_flags if rater_flags is not None else high_volume_raters(labelled, coordination).raters
-    prepared = prepare_ratings(labelled, notes, history, tables.get("userEnrollment"), hv_flags, cfg)
+    # Persisted, not cut: each model builds its id space from it, and the plan (hence the
+    # ratings' order within partitions) stays the one Core has always used.
+    prepared = prepare_ratings(labelled, notes, history, tables.get("userEnrollment"), hv_flags, cfg).persist()
     pre_ratings = _cut(post_selected(prepared, notes, rater_flags, coordination).select(*RATING_COLUMNS))
     final_flags = None if rater_flags is None else final_scoring_flags(rater_flags)
     ratings = _cut(post_selected(prepared, notes, final_flags, coordination).select(*RATING_COLUMNS))
     topics = _cut(note_topics(notes))
-    ids = IdSpace.build(scoring_inputs.model_ratings(prepared, topics, cfg))
-    pre_model = _cut(ids.densify(scoring_inputs.model_ratings(pre_ratings, topics, cfg)))
-    final_model = _cut(ids.densify(scoring_inputs.model_ratings(ratings, topics, cfg)))
-    log.info("%s: %d ratings in the model's population (%d in final scoring)", cfg.model_name,
-             pre_model.count(), final_model.count())
     correlated = None
     if final_flags is not None:
         correlated = final_flags.where(F.col(CLIQUE_ID).isNotNull()).select(RATER_ID)
-    return CoreInputs(history, ratings, topics, ids, pre_model, final_model, correlated)
+    return SharedInputs(history, prepared, pre_ratings, ratings, topics, correlated)
+
+
+def prepare_model(shared: SharedInputs, cfg: ScoringConfig, select: Selector | None = None) -> CoreInputs:
+    """One model's id space and densified prescoring / final-scoring ratings.
+
+    select: the model's rating selection; None = its population without topic notes when
+        configured (`scoring_inputs.model_ratings`).
+    """
+    if select is None:
+        def select(ratings: DataFrame) -> DataFrame:
+            return scoring_inputs.model_ratings(ratings, shared.topics, cfg)
+    ids = IdSpace.build(select(shared.prepared))
+    pre_model = _cut(ids.densify(select(shared.pre_ratings)))
+    final_model = _cut(ids.densify(select(shared.ratings)))
+    log.info("%s: %d ratings in the model's population (%d in final scoring)", cfg.model_name,
+             pre_model.count(), final_model.count())
+    return CoreInputs(shared.history, shared.ratings, shared.topics, ids, pre_model, final_model,
+                      shared.correlated)
+
+
+def prepare_core(tables: dict[str, DataFrame], cfg: ScoringConfig, coordination: CoordinationConfig,
+                 rater_flags: DataFrame | None) -> CoreInputs:
+    """Preprocess the inputs and select the model's ratings for prescoring and final scoring
+    (prepare_shared, then prepare_model)."""
+    shared = prepare_shared(tables, cfg, coordination, rater_flags)
+    prepared = prepare_model(shared, cfg)
+    shared.prepared.unpersist()  # everything prepare_model built from it is materialized
+    return prepared
 
 
 def captured(final: FinalResult, prepared: CoreInputs, cfg: ScoringConfig) -> DataFrame:
     """The model's scored notes that pass the capture threshold (non-topic notes only)."""
+    return capture(final.scored_notes, prepared, cfg)
+
+
+def capture(scored_notes: DataFrame, prepared: CoreInputs, cfg: ScoringConfig) -> DataFrame:
+    """The rows of `scored_notes` whose notes pass the capture threshold over every rater's
+    final-scoring ratings (§4.5 step 6); topic notes dropped when the model excludes them."""
     ratings = prepared.ratings
     if cfg.exclude_topic_notes:
         ratings = ratings.join(prepared.topics, NOTE_ID, "left_anti")
-    return final.scored_notes.join(captured_notes(ratings, cfg), NOTE_ID, "left_semi")
+    return scored_notes.join(captured_notes(ratings, cfg), NOTE_ID, "left_semi")
+
+
+def score_prepared(prepared: CoreInputs, mf: MFConfig, cfg: ScoringConfig) -> tuple[PrescoringResult, FinalResult]:
+    """Prescoring, then final scoring, of one model on its prepared ratings."""
+    pre = prescore(prepared.pre_model, prepared.history, prepared.ids, mf, cfg)
+    final = score_final(prepared.final_model, prepared.history, prepared.ids, pre, mf, cfg,
+                        correlated_raters=prepared.correlated)
+    return pre, final
 
 
 def score_core(tables: dict[str, DataFrame], mf: MFConfig, cfg: ScoringConfig, coordination: CoordinationConfig,
                *, rater_flags: DataFrame | None = None, epoch_millis: int | None = None) -> CoreRun:
     """Prescoring and final scoring of one MF model on the input tables (see prepare_core)."""
     prepared = prepare_core(tables, cfg, coordination, rater_flags)
-    pre = prescore(prepared.pre_model, prepared.history, prepared.ids, mf, cfg)
-    final = score_final(prepared.final_model, prepared.history, prepared.ids, pre, mf, cfg,
-                        correlated_raters=prepared.correlated)
+    pre, final = score_prepared(prepared, mf, cfg)
     return CoreRun(prepared.ratings, prepared.history, prepared.topics, pre, final, captured(final, prepared, cfg))

@@ -39,3 +39,20 @@ def sign_counts(ratings: DataFrame, rater_factors: DataFrame) -> DataFrame:
         net_min.cast("int").alias("netMinHelpful"),
         (net_min / F.col("_total")).alias("netMinHelpfulRatio"),
     )
+
+
+POPULATION_SAMPLED = "POPULATION_SAMPLED"
+# Per-sign counts of population-sampled ratings (§4.9), read by the PopulationSampledIntercept
+# meta rule; output as <prefix>NegFactor_populationSampledRatingCount etc.
+NEG_POPULATION_SAMPLED = "negFactor_populationSampledRatingCount"
+POS_POPULATION_SAMPLED = "posFactor_populationSampledRatingCount"
+
+
+def population_sampled_sign_counts(ratings: DataFrame, rater_factors: DataFrame) -> DataFrame:
+    """noteId, negFactor_populationSampledRatingCount, posFactor_populationSampledRatingCount:
+    POPULATION_SAMPLED ratings (ratingSourceBucketed) by raters with a factor, split by its
+    sign as in `sign_counts`. Notes without such ratings have no row (callers fill 0)."""
+    sampled = ratings.where(F.col(RatingCols.RATING_SOURCE) == F.lit(POPULATION_SAMPLED))
+    counts = sign_counts(sampled, rater_factors)
+    return counts.select(NOTE_ID, F.col("negFactorRatingCount").cast("bigint").alias(NEG_POPULATION_SAMPLED),
+                         F.col("posFactorRatingCount").cast("bigint").alias(POS_POPULATION_SAMPLED))

@@ -1,0 +1,196 @@
+"""Multi-model scoring on planted data: a group model promotes a note nobody else does
+(shared docs/reference.md §4.10, §4.11 rule 7, §5.4).
+
+Two communities:
+- the core population: modeling group 13, two camps rating bridging / one-sided / bad notes;
+- a small group: modeling group 1, its own two camps rating their own notes among themselves.
+Group 1 belongs to the core population too, so Core sees every rating; what it adds is the
+outside view. The target note is rated Helpful by both camps of group 1 and Not Helpful by a
+few core raters: enough to keep Core's intercept inside the promotion band (0.3, 0.4) (Core:
+NMR) while leaving >= 80% of the note's ratings in group 1, so the group model outputs it and
+rates it Helpful. The control note is one-sided inside group 1 (camp C likes it, camp D does
+not) with the same outside ratings: the group model does not rate it Helpful, so it stays NMR.
+
+Group 2 has three raters and two notes: too few ratings to score, so its model is skipped. A
+third group model fails on purpose; neither may cost group 1 its result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cnscore import schemas
+from cnscore.config import ScoreConfig
+from cnscore.scoring import multi_model
+from cnscore.scoring.multi_model import (FAILED, SCORED, SKIPPED, combine_outputs, combine_raters,
+                                         run_models)
+from cnscore.scoring.outputs import post_score
+from cnscore.scoring.status import CRH, FIRM_REJECT, NMR
+from cnscore.synthetic import conform_to_schema
+from jobs._models import load_models_file
+
+NOW = 1_795_305_600_000
+DAY = 86_400_000
+MISLEADING = "MISINFORMED_OR_POTENTIALLY_MISLEADING"
+TARGET, CONTROL = 9_001, 9_002
+CORE_GROUP, SMALL_GROUP, TINY_GROUP, FAILING_GROUP = 13, 1, 2, 3
+OUTSIDE_NOT_HELPFUL = 5  # core raters' Not Helpful ratings on the target and control notes
+GROUP_NOT_HELPFUL = 3  # group members' Not Helpful ratings on the target
+SPECS = load_models_file(Path(__file__).resolve().parents[2] / "conf" / "models.yml")
+
+
+def _spec(role: str, group_id: int | None = None):
+    return next(s for s in SPECS if s.role == role and s.group_id == group_id)
+
+
+class _Planted:
+    """Rows of the planted tables, built note by note."""
+
+    def __init__(self, seed: int):
+        self.rng = np.random.default_rng(seed)
+        self.notes: list[dict] = []
+        self.ratings: list[dict] = []
+        self.groups: dict[str, float] = {}
+
+    def raters(self, prefix: str, count: int, group: int) -> list[str]:
+        ids = [f"{prefix}{i:03d}" for i in range(count)]
+        self.groups.update({r: float(group) for r in ids})
+        return ids
+
+    def note(self, note_id: int, created: int) -> None:
+        self.notes.append({"noteId": note_id, "noteAuthorParticipantId": f"W{note_id}", "createdAtMillis": created,
+                           "tweetId": 50_000 + note_id, "classification": MISLEADING, "summary": "planted note"})
+
+    def rate(self, note_id: int, created: int, rater: str, helpful: bool, *, reasons: bool = True) -> None:
+        """One rating; Helpful ones carry two helpful tags, Not Helpful ones two reasons unless
+        `reasons` is false (then no tag filter can fire on the note: only intercepts matter)."""
+        level, flagged = ("HELPFUL" if helpful else "NOT_HELPFUL"), int(not helpful and reasons)
+        self.ratings.append({"noteId": note_id, "raterParticipantId": rater, "version": 2,
+                             "createdAtMillis": created + int(self.rng.integers(60_000, DAY)),
+                             "helpfulnessLevel": level, "ratedOnTweetId": 50_000 + note_id,
+                             "helpfulInformative": int(helpful), "helpfulClear": int(helpful),
+                             "notHelpfulMissingKeyPoints": flagged, "notHelpfulOffTopic": flagged})
+
+    def community(self, first_id: int, camps: tuple[list[str], list[str]], per_kind: int, per_note: int) -> None:
+        """Bridging, one-sided and bad notes rated inside one community (its two camps)."""
+        members = camps[0] + camps[1]
+        for k, kind in enumerate(("bridging", "one_sided", "bad")):
+            for j in range(per_kind):
+                note_id, created = first_id + 100 * k + j, NOW - 5 * DAY + j * 60_000
+                self.note(note_id, created)
+                for rater in self.rng.choice(members, size=per_note, replace=False):
+                    p = {"bridging": 0.9, "bad": 0.1}.get(kind, 0.9 if rater in camps[0] else 0.1)
+                    self.rate(note_id, created, rater, self.rng.random() < p)
+
+
+def planted_tables(spark, seed: int = 11):
+    p = _Planted(seed)
+    core_camps = (p.raters("RA", 60, CORE_GROUP), p.raters("RB", 60, CORE_GROUP))
+    group_camps = (p.raters("GC", 15, SMALL_GROUP), p.raters("GD", 15, SMALL_GROUP))
+    tiny = p.raters("T", 3, TINY_GROUP)
+    p.community(1_000, core_camps, per_kind=15, per_note=40)
+    p.community(5_000, group_camps, per_kind=8, per_note=20)
+    created = NOW - 4 * DAY
+    outsiders = list(p.rng.choice(core_camps[0] + core_camps[1], size=2 * OUTSIDE_NOT_HELPFUL, replace=False))
+    # A few group members dislike the target too: it stays Helpful inside the group, a little
+    # less so, which puts Core's intercept (lower for the group's notes anyway) in the band.
+    half = GROUP_NOT_HELPFUL // 2
+    doubters = group_camps[0][:half] + group_camps[1][:GROUP_NOT_HELPFUL - half]
+    liked = [r for r in group_camps[0] + group_camps[1] if r not in doubters]
+    for note_id, liked_by in ((TARGET, liked), (CONTROL, group_camps[0])):
+        p.note(note_id, created)
+        for rater in group_camps[0] + group_camps[1]:
+            p.rate(note_id, created, rater, rater in liked_by, reasons=False)
+        for rater in outsiders[:OUTSIDE_NOT_HELPFUL] if note_id == TARGET else outsiders[OUTSIDE_NOT_HELPFUL:]:
+            p.rate(note_id, created, rater, False, reasons=False)
+    for note_id in (8_001, 8_002):  # group 2's notes: too few ratings to score
+        p.note(note_id, created)
+        for rater in tiny:
+            p.rate(note_id, created, rater, True)
+    enrollment = pd.DataFrame({"participantId": list(p.groups), "enrollmentState": "earnedIn",
+                               "successfulRatingNeededToEarnIn": 5, "timestampOfLastStateChange": NOW - 90 * DAY,
+                               "timestampOfLastEarnOut": 1.0, "modelingPopulation": "CORE",
+                               "modelingGroup": list(p.groups.values()), "numberOfTimesEarnedOut": 0})
+    # The target was Helpful in the previous run, so stabilisation (§4.12) leaves the label to
+    # the meta rules; a first-time Helpful note would wait 30-60 minutes as NMR.
+    history = pd.DataFrame([{"noteId": TARGET, "noteAuthorParticipantId": f"W{TARGET}", "createdAtMillis": created,
+                             "currentStatus": CRH, "timestampMillisOfCurrentStatus": float(NOW - DAY)}])
+    frames = {"notes": (pd.DataFrame(p.notes), schemas.NOTES),
+              "ratings": (pd.DataFrame(p.ratings), schemas.RATINGS),
+              "userEnrollment": (enrollment, schemas.USER_ENROLLMENT),
+              "noteStatusHistory": (history, schemas.NOTE_STATUS_HISTORY)}
+    return {name: spark.createDataFrame(conform_to_schema(df, schema), schema=schema)
+            for name, (df, schema) in frames.items()}
+
+
+@pytest.fixture(scope="module")
+def multi(spark):
+    tables = planted_tables(spark)
+    core, group, tiny = _spec("core"), _spec("group", SMALL_GROUP), _spec("group", TINY_GROUP)
+    # Group 3's model on group 1's raters (so it has ratings to score), failing in scoring.
+    failing = dataclasses.replace(_spec("group", FAILING_GROUP),
+                                  scoring=dataclasses.replace(group.scoring, model_name="failing"))
+    real = multi_model.score_prepared
+
+    def score_or_fail(prepared, mf, cfg):
+        if cfg.model_name == "failing":
+            raise RuntimeError("planted failure")
+        return real(prepared, mf, cfg)
+
+    cfg = ScoreConfig()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(multi_model, "score_prepared", score_or_fail)
+        run = run_models(tables, [core, group, tiny, failing], cfg.mf, cfg.coordination)
+    outputs = post_score(run.core, tables, NOW, cfg.scoring, specs=run.specs,
+                         model_notes=combine_outputs(run.outcomes, run.core.history),
+                         model_raters=combine_raters(run.outcomes))
+    scored = outputs["scored_notes"].toPandas().set_index("noteId")
+    return run, scored, outputs
+
+
+def test_the_group_model_promotes_the_note_nobody_else_does(multi):
+    _, scored, _ = multi
+    target = scored.loc[TARGET]
+    assert 0.3 < target.coreNoteIntercept < 0.4, target.coreNoteIntercept  # inside the band
+    assert target.coreRatingStatus == NMR
+    assert target.groupRatingStatus == CRH and target.modelingGroup == SMALL_GROUP
+    assert target.finalRatingStatus == CRH
+    assert target.decidedBy == "GroupModel01 (v1.1)"
+    assert target.metaScorerActiveRules == "MetaInitialNMR (v1.0),CoreModel (v1.1),GroupModel01 (v1.1)"
+
+
+def test_a_note_the_group_does_not_like_stays_nmr(multi):
+    _, scored, _ = multi
+    control = scored.loc[CONTROL]
+    assert control.modelingGroup == SMALL_GROUP and control.groupRatingStatus != CRH
+    assert control.coreRatingStatus in (NMR, FIRM_REJECT)  # one-sided: Core does not like it either
+    assert control.finalRatingStatus == NMR and control.decidedBy == "CoreModel (v1.1)"
+
+
+def test_group_outputs_are_coalesced_and_only_for_captured_notes(multi):
+    run, scored, outputs = multi
+    # Core's own notes have < 80% of their ratings from group 1: no group columns there.
+    core_notes = scored.loc[[n for n in scored.index if n < 5_000]]
+    assert core_notes.groupRatingStatus.isna().all() and core_notes.modelingGroup.isna().all()
+    group_notes = scored.loc[[n for n in scored.index if 5_000 <= n < 8_000]]
+    assert (group_notes.modelingGroup == SMALL_GROUP).all() and group_notes.groupNoteIntercept.notna().all()
+    history = outputs["note_status_history"].toPandas().set_index("noteId")
+    target = history.loc[TARGET]
+    assert target.currentGroupStatus == CRH and target.currentModelingGroup == SMALL_GROUP
+    helpfulness = outputs["helpfulness_scores"].toPandas().set_index("raterParticipantId")
+    assert helpfulness.loc[[r for r in helpfulness.index if r.startswith("GC")]].groupRaterIntercept.notna().all()
+
+
+def test_a_too_small_or_failing_group_is_dropped_and_the_others_kept(multi):
+    run, scored, _ = multi
+    states = {o.spec.group_id: o.state for o in run.outcomes if o.spec.role == "group"}
+    assert states == {SMALL_GROUP: SCORED, TINY_GROUP: SKIPPED, FAILING_GROUP: FAILED}
+    assert [s.group_id for s in run.specs if s.role == "group"] == [SMALL_GROUP]
+    assert scored.loc[[8_001, 8_002]].groupRatingStatus.isna().all()
+    failed = next(o for o in run.outcomes if o.state == FAILED)
+    assert "planted failure" in failed.reason

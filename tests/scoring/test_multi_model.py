@@ -1,0 +1,53 @@
+"""Which models the multi-model driver runs, from configuration alone (no Spark)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from cnscore.config import ConfigError, load_config
+from cnscore.scoring.multi_model import SUPPORTED_ROLES, select_models, unsupported_reason
+from jobs._models import DEFAULT_MODELS_FILE, load_models_file, selected_models
+
+SPECS = load_models_file(DEFAULT_MODELS_FILE)
+
+
+def test_the_default_runs_core_alone():
+    assert [s.role for s in selected_models(load_config([], []))] == ["core"]
+
+
+def test_roles_select_models_and_all_selects_every_enabled_one():
+    chosen = selected_models(load_config([], ["models.run=[core, group, expansion]"]))
+    assert {s.role for s in chosen} == {"core", "group", "expansion"}
+    assert len([s for s in chosen if s.role == "group"]) == 17  # groups 1-14, 15, 18, 33
+    every = select_models(SPECS, ["all"])
+    assert len(every) == len(SPECS)
+    disabled = [dataclasses.replace(s, enabled=False) if s.role == "expansion" else s for s in SPECS]
+    assert "expansion" not in {s.role for s in select_models(disabled, ["all"])}
+
+
+@pytest.mark.parametrize("run, message", [(["group"], "must include the core model"),
+                                          (["core", "groups"], r"unknown roles \['groups'\]")])
+def test_bad_selections_are_config_errors(run, message):
+    with pytest.raises(ConfigError, match=message):
+        select_models(SPECS, run)
+
+
+def test_population_keys_in_the_scoring_section_are_refused():
+    with pytest.raises(ConfigError, match="scoring.modeling_groups"):
+        selected_models(load_config([], ["scoring.modeling_groups=[13]"]))
+
+
+def test_support_is_decided_by_configured_fields():
+    runnable = {s.name for s in SPECS if unsupported_reason(s) is None}
+    assert runnable == {"MFExpansionPlusScorer", "MFExpansionScorer", "MFCoreWithTopicsScorer", "MFCoreScorer",
+                        "MFMultiGroupScorer_1", "MFGroupScorer_33", "MFGroupScorer_18",
+                        *(f"MFGroupScorer_{i}" for i in range(1, 14))}
+    by_name = {s.name: s for s in SPECS}
+    assert "normalized-loss" in unsupported_reason(by_name["MFGroupScorer_14"])
+    assert "gaussian final" in unsupported_reason(by_name["GaussianGroupScorer_15"])
+    # A renamed model keeps its verdict: names play no part.
+    renamed = dataclasses.replace(by_name["MFGroupScorer_14"], name="MFGroupScorer_1")
+    assert unsupported_reason(renamed) is not None
+    assert all(s.role in SUPPORTED_ROLES for s in SPECS if s.name in runnable)
