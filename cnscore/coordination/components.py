@@ -28,18 +28,19 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from cnscore.coordination.schemas import CoordCols
+from cnscore.coordination.local_components import (  # the error is re-exported here
+    ComponentsDidNotConvergeError,
+    local_groups,
+)
+from cnscore.coordination.schemas import GROUPS, CoordCols
 
 log = logging.getLogger("cnscore.coordination")
 C = CoordCols
-
-
-class ComponentsDidNotConvergeError(RuntimeError):
-    """Label propagation hit `max_iterations` before reaching its fixed point."""
 
 
 def component_labels(edges: DataFrame, *, src: str, dst: str, max_iterations: int) -> DataFrame:
@@ -114,17 +115,39 @@ def dense_group_ids(labels: DataFrame) -> DataFrame:
     )
 
 
-def connected_components(edges: DataFrame, *, src: str, dst: str, max_iterations: int) -> DataFrame:
+def connected_components(
+    edges: DataFrame,
+    *,
+    src: str,
+    dst: str,
+    max_iterations: int,
+    max_driver_links: int | None = None,
+) -> DataFrame:
     """Groups of linked participants: postSelectionGroupId, raterParticipantId, groupSize.
 
     Eager: the result is cached and materialized (the label table behind it is released).
+    With `max_driver_links`, a graph of at most that many links is collected and solved by
+    the same rounds on the driver (local_components.py): same groups, same error bound.
 
     Example:
         >>> connected_components(links, src="leftParticipantId", dst="rightParticipantId",
         ...                      max_iterations=60)
     """
+    if max_driver_links is not None:
+        links = edges.select(src, dst).limit(max_driver_links + 1).collect()
+        if len(links) <= max_driver_links:
+            return _driver_components(edges, links, max_iterations)
     labels = component_labels(edges, src=src, dst=dst, max_iterations=max_iterations)
     groups = dense_group_ids(labels).persist(StorageLevel.MEMORY_AND_DISK)
     groups.count()
     labels.unpersist()
+    return groups
+
+
+def _driver_components(edges: DataFrame, links: list, max_iterations: int) -> DataFrame:
+    """The groups of collected `links` (rows of two strings), as a cached DataFrame."""
+    ends = np.array([(a, b) for a, b in links], dtype=object).reshape(-1, 2)
+    rows = local_groups(ends[:, 0], ends[:, 1], max_iterations=max_iterations)
+    groups = edges.sparkSession.createDataFrame(rows, GROUPS).persist(StorageLevel.MEMORY_AND_DISK)
+    groups.count()
     return groups

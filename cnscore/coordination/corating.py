@@ -19,6 +19,9 @@ How the self-join stays bounded (no driver-side pair set, no task owning a whole
    never on partitioning. Nothing is capped: every pair the reference counts is counted.
 3. Each unordered pair of ratings is emitted once (same bucket: left rater < right rater;
    adjacent bucket: any order), then (post, pair) is made distinct before counting.
+4. The join runs on integer rater codes (rater_codes.py), given only to raters with
+   `min_unique_posts`: the others' pairs are dropped anyway, and a long is shuffled
+   far more cheaply than a 64-character id.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pyspark.sql import functions as F
 
 from cnscore.columns import NoteCols, RatingCols
 from cnscore.config import CoordinationConfig
+from cnscore.coordination.rater_codes import RATER, decode, encode, rater_codes
 from cnscore.coordination.schemas import CoordCols
 
 R, N, C = RatingCols, NoteCols, CoordCols
@@ -68,12 +72,15 @@ def salted_join(
     )
 
 
-def corating_counts(posts: DataFrame, cfg: CoordinationConfig) -> DataFrame:
+def corating_counts(
+    posts: DataFrame, cfg: CoordinationConfig, rater: str = R.RATER_ID
+) -> DataFrame:
     """leftParticipantId < rightParticipantId, coRatings: posts the two co-rated within W.
 
     Args:
         posts: output of `rated_posts` (tweetId, noteId, raterParticipantId, createdAtMillis).
         cfg: the window, whether it applies per note, and the salting knobs.
+        rater: the rater column of `posts` (ids, or order-preserving codes of them).
     """
     width = cfg.corating_window_millis
     t = F.col(R.CREATED_AT)
@@ -82,15 +89,15 @@ def corating_counts(posts: DataFrame, cfg: CoordinationConfig) -> DataFrame:
     # negative times floor too), and dividing it by W is exact for any millis below 2^53.
     bucketed = posts.select(
         *keys,
-        R.RATER_ID,
+        rater,
         R.CREATED_AT,
         ((t - F.pmod(t, F.lit(width))) / width).cast("long").alias("_bucket"),
     )
-    left = bucketed.select(*keys, "_bucket", F.col(R.RATER_ID).alias("_lr"), t.alias("_lt"))
+    left = bucketed.select(*keys, "_bucket", F.col(rater).alias("_lr"), t.alias("_lt"))
     right = bucketed.select(
         *keys,
         F.col("_bucket").alias("_rb"),
-        F.col(R.RATER_ID).alias("_rr"),
+        F.col(rater).alias("_rr"),
         t.alias("_rt"),
         F.explode(F.array(F.col("_bucket"), F.col("_bucket") - 1)).alias("_bucket"),
     )
@@ -139,18 +146,24 @@ def corating_scores(ratings: DataFrame, notes: DataFrame, cfg: CoordinationConfi
     totals = all_totals.where(F.col(C.NUM_POSTS) >= cfg.min_unique_posts)
     # N = sum of every rater's distinct posts (before the minimum): the same shuffle is reused.
     big_n = all_totals.agg(F.sum(C.NUM_POSTS).cast("long").alias(C.NUM_RATER_POSTS))
-    left_totals = totals.select(
-        F.col(R.RATER_ID).alias(C.LEFT), F.col(C.NUM_POSTS).alias(C.LEFT_TOTAL)
+    # Only raters with enough posts get a code: a pair's count depends on its two raters'
+    # ratings alone, so the others are dropped before the self-join instead of after it.
+    # Read four times (both totals, the self-join, decoding): computed once, here (eager).
+    codes = rater_codes(totals).localCheckpoint(eager=True)
+    coded_totals = encode(totals, codes)
+    left_totals = coded_totals.select(
+        F.col(RATER).alias(C.LEFT), F.col(C.NUM_POSTS).alias(C.LEFT_TOTAL)
     )
-    right_totals = totals.select(
-        F.col(R.RATER_ID).alias(C.RIGHT), F.col(C.NUM_POSTS).alias(C.RIGHT_TOTAL)
+    right_totals = coded_totals.select(
+        F.col(RATER).alias(C.RIGHT), F.col(C.NUM_POSTS).alias(C.RIGHT_TOTAL)
     )
+    coded = corating_counts(encode(posts, codes), cfg, rater=RATER)
     scored = (
-        corating_counts(posts, cfg)
-        .join(left_totals, on=C.LEFT, how="inner")
+        coded.join(left_totals, on=C.LEFT, how="inner")
         .join(right_totals, on=C.RIGHT, how="inner")
         .crossJoin(F.broadcast(big_n))  # one row: N rides along without a driver round trip
     )
+    scored = decode(decode(scored, codes, C.LEFT, C.LEFT), codes, C.RIGHT, C.RIGHT)
     co, n = F.col(C.CO_RATINGS).cast("double"), F.col(C.NUM_RATER_POSTS).cast("double")
     pseudo, ta, tb = float(cfg.pmi_pseudocounts), F.col(C.LEFT_TOTAL), F.col(C.RIGHT_TOTAL)
     pmi = F.log(co * n / ((ta + pseudo) * (tb + pseudo)))

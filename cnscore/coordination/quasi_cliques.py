@@ -4,16 +4,20 @@ Scope (as the reference): labelled ratings on notes created within `quasi_clique
 (91) of the newest rated note (strictly after the cutoff), on live posts (tweetId not -1),
 classified MISINFORMED_OR_POTENTIALLY_MISLEADING.
 
-1. Collisions, in Spark: two raters collide when they gave the same helpfulNum to the same
-   note; a pair counts once per post. This is a self-join on (post, note, helpfulNum), with
-   the same hot-key salting as co-rating (corating.salted_join), then distinct (post, pair)
-   and a count. Pairs with >= `min_aligned_ratings` (5) collisions are kept.
-2. Seeds: pairs with > `min_seed_collisions` (50) collisions.
+1. Collisions, in Spark (collisions.py): two raters collide when they gave the same
+   helpfulNum to the same note; a pair counts once per post. Self-joins on (post, note,
+   helpfulNum) over integer rater codes, with the same hot-key salting as co-rating
+   (corating.salted_join), then distinct (post, pair) and a count.
+2. Seeds: pairs with > `min_seed_collisions` (50) collisions; counted among raters with
+   > 50 posts in scope only, since no other rater can be in one.
 3. Growth, on the driver (clique_growth.py), over a bounded candidate set. The reference
    grows over every rater with any 5-collision pair; we restrict to the seed raters and their
    direct neighbours in the 5-collision graph (raters with >= 5 collisions with some seed
-   rater). A rater joins a clique only by matching the clique's group actions on >= 25% of
-   >= 25 posts, and for cliques up to four members that means colliding with every member,
+   rater; found by joining the seed raters' ratings against those of raters with >= 5
+   posts, not by counting every pair). Ratings on actions fewer than two candidates did
+   are not collected: growth never reads them (collisions.shared_actions_only). A rater
+   joins a clique only by matching the clique's group actions on >= 25% of >= 25 posts,
+   and for cliques up to four members that means colliding with every member,
    seeds included; a rater matching a larger clique while never colliding 5 times with any
    seed rater is the case this restriction can miss. The ratings collected for growth are
    counted first and the stage raises QuasiCliqueBoundError above
@@ -25,6 +29,7 @@ classified MISINFORMED_OR_POTENTIALLY_MISLEADING.
 from __future__ import annotations
 
 import logging
+import time
 
 import numpy as np
 import pandas as pd
@@ -35,7 +40,14 @@ from pyspark.sql import functions as F
 from cnscore.columns import NoteCols, RatingCols
 from cnscore.config import CoordinationConfig
 from cnscore.coordination.clique_growth import GrowthLimits, RatingIndex, build_cliques
-from cnscore.coordination.corating import salted_join
+from cnscore.coordination.collisions import (
+    ACTION,
+    seed_neighbours,
+    seed_pairs,
+    seed_raters,
+    shared_actions_only,
+)
+from cnscore.coordination.rater_codes import RATER, decode, encode, rater_codes
 from cnscore.coordination.schemas import QUASI_CLIQUES, CoordCols
 from cnscore.preprocess import filter_labeled_ratings
 
@@ -43,7 +55,6 @@ log = logging.getLogger("cnscore.coordination")
 R, N, C = RatingCols, NoteCols, CoordCols
 DAY_MILLIS = 86_400_000
 MISLEADING = "MISINFORMED_OR_POTENTIALLY_MISLEADING"
-ACTION = [N.TWEET_ID, N.NOTE_ID, R.HELPFUL_NUM]
 
 
 class QuasiCliqueBoundError(RuntimeError):
@@ -72,33 +83,6 @@ def clique_scope(ratings: DataFrame, notes: DataFrame, cfg: CoordinationConfig) 
     )
 
 
-def collision_counts(scope: DataFrame, cfg: CoordinationConfig) -> DataFrame:
-    """leftParticipantId < rightParticipantId, collisions (posts), for pairs with >= 5."""
-    left = scope.select(*ACTION, F.col(R.RATER_ID).alias("_lr"))
-    right = scope.select(*ACTION, F.col(R.RATER_ID).alias("_rr"))
-    joined = salted_join(left, right, ACTION, "_lr", cfg).where(F.col("_lr") < F.col("_rr"))
-    per_post = joined.select(N.TWEET_ID, F.col("_lr").alias(C.LEFT), F.col("_rr").alias(C.RIGHT))
-    counts = per_post.distinct().groupBy(C.LEFT, C.RIGHT).agg(F.count(F.lit(1)).alias("collisions"))
-    return counts.where(F.col("collisions") >= cfg.min_aligned_ratings)
-
-
-def _candidates(collisions: DataFrame, seeds: DataFrame) -> DataFrame:
-    seed_raters = seeds.select(F.col(C.LEFT).alias("_r")).union(
-        seeds.select(F.col(C.RIGHT).alias("_r"))
-    )
-    seed_raters = seed_raters.distinct()
-    next_to_left = collisions.join(
-        seed_raters.withColumnRenamed("_r", C.LEFT), on=C.LEFT, how="left_semi"
-    )
-    next_to_right = collisions.join(
-        seed_raters.withColumnRenamed("_r", C.RIGHT), on=C.RIGHT, how="left_semi"
-    )
-    neighbours = next_to_left.select(F.col(C.RIGHT).alias("_r")).union(
-        next_to_right.select(F.col(C.LEFT).alias("_r"))
-    )
-    return seed_raters.union(neighbours).distinct().withColumnRenamed("_r", R.RATER_ID)
-
-
 def find_quasi_cliques(ratings: DataFrame, notes: DataFrame, cfg: CoordinationConfig) -> DataFrame:
     """quasiCliqueId, raterParticipantId, numRaters, numPosts: one row per membership.
 
@@ -113,34 +97,61 @@ def find_quasi_cliques(ratings: DataFrame, notes: DataFrame, cfg: CoordinationCo
         >>> cliques.select("quasiCliqueId").distinct().count()
     """
     spark = ratings.sparkSession
-    scope = clique_scope(ratings, notes, cfg).persist(StorageLevel.MEMORY_AND_DISK)
-    collisions = collision_counts(scope, cfg).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        seeds = collisions.where(F.col("collisions") > cfg.min_seed_collisions)
-        candidate_ratings = scope.join(
-            _candidates(collisions, seeds), on=R.RATER_ID, how="left_semi"
+    started = time.perf_counter()
+    scope, codes = _coded_scope(ratings, notes, cfg)
+    log.info("quasi-cliques: %d ratings in scope (%.1fs)", scope.count(), _since(started))
+    seeds = _cut(seed_pairs(scope, cfg))
+    log.info("quasi-cliques: %d seed pairs (%.1fs)", seeds.count(), _since(started))
+    seed_ids = seed_raters(seeds)
+    candidates = seed_ids.union(seed_neighbours(scope, seed_ids, cfg)).distinct()
+    kept = shared_actions_only(scope.join(candidates, on=RATER, how="left_semi"), cfg)
+    candidate_ratings = _cut(decode(kept, codes, RATER, R.RATER_ID))
+    num_rows = candidate_ratings.count()
+    log.info("quasi-cliques: %d candidate ratings for growth (%.1fs)", num_rows, _since(started))
+    if num_rows > cfg.max_driver_clique_ratings:
+        raise QuasiCliqueBoundError(
+            f"{num_rows} candidate ratings exceed max_driver_clique_ratings="
+            f"{cfg.max_driver_clique_ratings}; raise the bound if the driver has the memory"
         )
-        num_rows = candidate_ratings.count()
-        log.info("quasi-cliques: %d candidate ratings for growth", num_rows)
-        if num_rows > cfg.max_driver_clique_ratings:
-            raise QuasiCliqueBoundError(
-                f"{num_rows} candidate ratings exceed max_driver_clique_ratings="
-                f"{cfg.max_driver_clique_ratings}; raise the bound if the driver has the memory"
-            )
-        if num_rows == 0:
-            return spark.createDataFrame([], QUASI_CLIQUES)
-        frame = candidate_ratings.toPandas()
-        # Seed pairs are not bounded by the rating count (many raters can share the same
-        # 51 actions), so they get the same bound on their own.
-        seed_rows = seeds.limit(cfg.max_driver_clique_ratings + 1).toPandas()
-        if len(seed_rows) > cfg.max_driver_clique_ratings:
-            raise QuasiCliqueBoundError(
-                f"more than max_driver_clique_ratings={cfg.max_driver_clique_ratings} seed pairs"
-            )
-    finally:
-        collisions.unpersist()
-        scope.unpersist()
-    return spark.createDataFrame(_grow_on_driver(frame, seed_rows, cfg), QUASI_CLIQUES)
+    if num_rows == 0:
+        return spark.createDataFrame([], QUASI_CLIQUES)
+    frame = candidate_ratings.toPandas()
+    # Seed pairs are not bounded by the rating count (many raters can share the same
+    # 51 actions), so they get the same bound on their own.
+    seed_rows = decode(decode(seeds, codes, "_lr", C.LEFT), codes, "_rr", C.RIGHT)
+    seed_rows = seed_rows.limit(cfg.max_driver_clique_ratings + 1).toPandas()
+    if len(seed_rows) > cfg.max_driver_clique_ratings:
+        raise QuasiCliqueBoundError(
+            f"more than max_driver_clique_ratings={cfg.max_driver_clique_ratings} seed pairs"
+        )
+    rows = _grow_on_driver(frame, seed_rows, cfg)
+    log.info("quasi-cliques: grown on the driver (%.1fs)", _since(started))
+    return spark.createDataFrame(rows, QUASI_CLIQUES)
+
+
+def _coded_scope(
+    ratings: DataFrame, notes: DataFrame, cfg: CoordinationConfig
+) -> tuple[DataFrame, DataFrame]:
+    """(scope actions with rater codes, the codes): the collision joins run on codes."""
+    scope = clique_scope(ratings, notes, cfg).persist(StorageLevel.MEMORY_AND_DISK)
+    codes = _cut(rater_codes(scope))
+    coded = _cut(encode(scope, codes).select(*ACTION, RATER))
+    scope.unpersist()  # only its coded form is read from here on
+    return coded, codes
+
+
+def _cut(df: DataFrame) -> DataFrame:
+    """Materialize `df` as a plan leaf (an eager localCheckpoint), for reuse below.
+
+    Why not persist: a cached frame keeps its whole plan (down to the TSV parsing), and
+    adaptive execution re-renders every plan that contains it at each stage; with the
+    several joins below, that rendering, not the data, dominated the driver's time.
+    """
+    return df.localCheckpoint(eager=True)
+
+
+def _since(started: float) -> float:
+    return time.perf_counter() - started
 
 
 def _grow_on_driver(

@@ -113,14 +113,20 @@ def run_coordination(
     schemas.validate_schema(ratings, REQUIRED_RATINGS, where="run_coordination(ratings)")
     schemas.validate_schema(notes, REQUIRED_NOTES, where="run_coordination(notes)")
     labelled = filter_labeled_ratings(ratings.select(*_RATING_COLS))
-    labelled = labelled.persist(StorageLevel.MEMORY_AND_DISK)  # read by every rule below
+    # Read by every rule below. Cut from its plan (the TSV parsing) as well as cached:
+    # adaptive execution re-renders every plan holding a cached frame's plan at each stage.
+    labelled = labelled.localCheckpoint(eager=False).persist(StorageLevel.MEMORY_AND_DISK)
     notes = notes.select(*_NOTE_COLS)
     try:
         pairs = _materialize(link_pairs(labelled, notes, cfg), "pairs")
         started = time.perf_counter()
         groups = _materialize(
             connected_components(
-                pairs, src=C.LEFT, dst=C.RIGHT, max_iterations=cfg.components_max_iterations
+                pairs,
+                src=C.LEFT,
+                dst=C.RIGHT,
+                max_iterations=cfg.components_max_iterations,
+                max_driver_links=cfg.max_driver_component_links,
             ),
             "groups",
             started,
