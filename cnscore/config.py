@@ -57,6 +57,11 @@ class MFConfig:
     # Mean-form weight of sum_u (gamma_u - 1)^2, like the other rater terms (x N / #raters in
     # sum form). Small enough that a rater with ~20 ratings can move gamma to 0.
     qs_gamma_lambda: float = 0.03
+    # Where joint fits run (cnscore.mf.worker): "distributed" (Spark aggregations per
+    # half-step), "worker" (the whole fit in one pandas-UDF call on one worker, for small
+    # models such as group models) or "auto" (worker up to worker_max_ratings, else distributed).
+    engine: Literal["distributed", "worker", "auto"] = "distributed"
+    worker_max_ratings: int = 2_000_000  # about 100 MB of arrays in the worker's Python
 
     def __post_init__(self) -> None:
         if self.num_factors < 1:
@@ -80,6 +85,10 @@ class MFConfig:
                 raise ConfigError(f"MFConfig.{name} must be > 0, got {value}")
         if self.model not in ("standard", "qsmf"):
             raise ConfigError(f"MFConfig.model must be 'standard' or 'qsmf', got {self.model}")
+        if self.engine not in ("distributed", "worker", "auto"):
+            raise ConfigError(f"MFConfig.engine must be distributed, worker or auto, got {self.engine}")
+        if self.worker_max_ratings < 1:
+            raise ConfigError(f"MFConfig.worker_max_ratings must be >= 1, got {self.worker_max_ratings}")
         if self.qs_rounds < 1:
             raise ConfigError(f"MFConfig.qs_rounds must be >= 1, got {self.qs_rounds}")
         _finite_nonneg(self, "qs_gamma_lambda")
@@ -169,6 +178,7 @@ class CoordinationConfig:
     salt_rows_per_task: int = 250  # target left-side rows per salt of a hot key
     max_salts: int = 64  # upper bound on salts per hot key
     components_max_iterations: int = 60  # label propagation gives up (error) after this many
+    max_driver_component_links: int = 1_000_000  # smaller link graphs are solved on the driver
     max_driver_clique_ratings: int = 2_000_000  # bound on ratings collected for clique growth
 
     def __post_init__(self) -> None:
@@ -202,6 +212,9 @@ class ModelsConfig:
 
     run: tuple[str, ...] = ("core",)
     file: str | None = None  # the models file; None: conf/models.yml of the repository
+    # Group and multi-group models run this many at a time (threads submitting Spark jobs;
+    # with mf.engine auto each of their fits is one pandas-UDF call on one worker). 1: in turn.
+    parallelism: int = 4
 
     def __post_init__(self) -> None:
         # `--set models.run=all` gives a string, YAML lists give lists; keep a hashable tuple.
@@ -209,6 +222,8 @@ class ModelsConfig:
         if not run or not all(isinstance(r, str) and r for r in run):
             raise ConfigError(f"models.run must be a non-empty list of roles, got {self.run!r}")
         object.__setattr__(self, "run", run)
+        if self.parallelism < 1:
+            raise ConfigError(f"models.parallelism must be >= 1, got {self.parallelism}")
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,8 @@ def run_scoring(spark: SparkSession, phase: str, tables: dict[str, DataFrame], c
     started = time.time()
     specs = selected_models(cfg)
     if phase == "all":
-        multi = run_models(tables, specs, cfg.mf, cfg.coordination, rater_flags=flags)
+        multi = run_models(tables, specs, cfg.mf, cfg.coordination, rater_flags=flags,
+                           parallelism=cfg.models.parallelism)
         _write({**_stage_tables(multi.core), "model_runs": model_runs_table(spark, multi)}, outdir, cfg)
         seconds["prescoring+final"] = time.time() - started
     else:

@@ -89,6 +89,7 @@ class PeakRss:
 
     def __init__(self, jvm_pid: int):
         self.jvm_pid, self.peak_jvm, self.peak_workers, self.peak_total = jvm_pid, 0, 0, 0
+        self.peak_one_worker = 0  # the largest single Python worker process
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -122,7 +123,9 @@ class PeakRss:
     def _run(self) -> None:
         while not self._stop.is_set():
             jvm = self._rss_kb(self.jvm_pid)
-            workers = sum(self._rss_kb(p) for p in self._descendants())
+            each = [self._rss_kb(p) for p in self._descendants()]
+            workers = sum(each)
+            self.peak_one_worker = max([self.peak_one_worker, *each])
             self.peak_jvm = max(self.peak_jvm, jvm)
             self.peak_workers = max(self.peak_workers, workers)
             self.peak_total = max(self.peak_total, jvm + workers)

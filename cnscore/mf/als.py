@@ -27,10 +27,11 @@ from pyspark.sql import types as T
 from cnscore.columns import ParamCols, factor_cols
 from cnscore.config import MFConfig
 from cnscore.mf.init import random_params, warm_params, xavier_bound
-from cnscore.mf.loop import run_sweeps, sweep_objective
+from cnscore.mf.loop import sweep_objective
 from cnscore.mf.objective import PenaltyWeights, penalty_weights
-from cnscore.mf.qsmf import run_qsmf
+from cnscore.mf.qsmf import fit_problem
 from cnscore.mf.solve import solve_batch
+from cnscore.mf.worker import SIDE, params_of, run_in_worker, use_worker
 from cnscore.mf.stats import gamma_stats, sufficient_stats
 from cnscore.schemas import MF_RATINGS, validate_schema
 
@@ -188,6 +189,8 @@ def fit_mf(
         MFResult; the factor signs follow the reference's rule when cfg.flip_factors.
     """
     validate_schema(ratings, MF_RATINGS, where="fit_mf")
+    if use_worker(ratings, cfg):
+        return _fit_in_worker(ratings, cfg, note_init, rater_init, global_intercept_init)
     problem = SparkProblem(ratings, cfg)
     mu = float(global_intercept_init or 0.0)
     if rater_init is None and note_init is not None:
@@ -197,20 +200,15 @@ def fit_mf(
         raters = problem.solve(RATER, warm_notes, mu)
     else:
         raters = initial_raters(problem, rater_init, cfg)
-    if cfg.model == "qsmf":
-        qs = run_qsmf(problem, raters, mu)
-        outcome, objective, sweeps = qs.fit, qs.objective, qs.sweeps
-        rater_table = outcome.raters.merge(qs.gamma, on=RATER, how="left")
-    else:
-        outcome = run_sweeps(problem, raters, mu)
-        objective, sweeps, rater_table = outcome.history[-1], len(outcome.history), outcome.raters
+    fitted = fit_problem(problem, raters, mu)
+    outcome = fitted.outcome
     result = MFResult(
         notes=problem.to_df(outcome.notes, NOTE),
-        raters=problem.to_df(rater_table, RATER),
+        raters=problem.to_df(fitted.raters, RATER),
         global_intercept=outcome.mu,
-        objective=objective,
+        objective=fitted.objective,
         train_mse=outcome.sse / problem.num_ratings,
-        sweeps=sweeps,
+        sweeps=fitted.sweeps,
         converged=outcome.converged,
         history=outcome.history,
         num_ratings=problem.num_ratings,
@@ -219,6 +217,27 @@ def fit_mf(
     )
     problem.release()
     return result
+
+
+def _fit_in_worker(ratings: DataFrame, cfg: MFConfig, note_init: DataFrame | None,
+                   rater_init: DataFrame | None, global_intercept_init: float | None) -> MFResult:
+    """fit_mf's result from one pandas-UDF call (cfg.engine; cnscore.mf.worker)."""
+    fitted = run_in_worker(ratings, cfg, note_init=note_init, rater_init=rater_init,
+                           global_intercept_init=global_intercept_init)
+    meta = fitted.where(F.col(SIDE) == "meta").first()
+    return MFResult(
+        notes=params_of(fitted, "note", cfg),
+        raters=params_of(fitted, "rater", cfg),
+        global_intercept=meta["mu"],
+        objective=meta["objective"],
+        train_mse=meta["sse"] / meta["num_ratings"],
+        sweeps=meta["sweeps"],
+        converged=meta["converged"],
+        history=tuple(meta["history"]),
+        num_ratings=meta["num_ratings"],
+        num_notes=meta["num_notes"],
+        num_raters=meta["num_raters"],
+    )
 
 
 def fit_notes_frozen(

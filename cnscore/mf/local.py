@@ -14,9 +14,8 @@ import pandas as pd
 
 from cnscore.columns import ParamCols, factor_cols
 from cnscore.config import MFConfig
-from cnscore.mf.loop import run_sweeps
 from cnscore.mf.objective import penalty_weights
-from cnscore.mf.qsmf import run_qsmf
+from cnscore.mf.qsmf import fit_problem
 from cnscore.mf.solve import solve_batch, stat_names
 
 NOTE, RATER = ParamCols.NOTE_IDX, ParamCols.RATER_IDX
@@ -111,18 +110,14 @@ def fit_mf_local(
     factor1..k), e.g. cnscore.mf.init.random_params collected once."""
     problem = LocalProblem(rater, note, label, cfg)
     cols = ["intercept", *factor_cols("factor", cfg.num_factors)]
-    if cfg.model == "qsmf":
-        qs = run_qsmf(problem, rater_init, float(global_intercept_init))
-        outcome, objective, sweeps = qs.fit, qs.objective, qs.sweeps
-        raters = outcome.raters[[RATER, *cols]].merge(qs.gamma, on=RATER, how="left")
-    else:
-        outcome = run_sweeps(problem, rater_init, float(global_intercept_init))
-        objective, sweeps, raters = outcome.history[-1], len(outcome.history), outcome.raters[[RATER, *cols]]
+    fitted = fit_problem(problem, rater_init, float(global_intercept_init))
+    outcome = fitted.outcome
+    extra = ["gamma"] if "gamma" in fitted.raters.columns else []
     return LocalFit(
         notes=outcome.notes[[NOTE, *cols]],
-        raters=raters,
+        raters=fitted.raters[[RATER, *cols, *extra]],
         global_intercept=outcome.mu,
-        objective=objective,
-        sweeps=sweeps,
+        objective=fitted.objective,
+        sweeps=fitted.sweeps,
         converged=outcome.converged,
     )

@@ -77,3 +77,23 @@ def run_qsmf(problem, raters: pd.DataFrame, mu: float) -> QSOutcome:
     normalized = gamma.assign(gamma=gamma["gamma"] / scale)
     out = SweepOutcome(notes, fit.raters, fit.mu, fit.sse, fit.history, fit.converged)
     return QSOutcome(out, normalized, fit.history[-1], cfg.qs_rounds, sweeps)
+
+
+@dataclass(frozen=True)
+class ModelFit:
+    """The configured model's fit: the sweep outcome, the rater table (QS-MF adds `gamma`),
+    the final loss and the number of sweeps."""
+
+    outcome: SweepOutcome
+    raters: pd.DataFrame
+    objective: float
+    sweeps: int
+
+
+def fit_problem(problem, raters: pd.DataFrame, mu: float) -> ModelFit:
+    """Standard ALS or QS-MF (problem.cfg.model) on a Spark or in-memory problem."""
+    if problem.cfg.model == "qsmf":
+        qs = run_qsmf(problem, raters, mu)
+        return ModelFit(qs.fit, qs.fit.raters.merge(qs.gamma, on=RATER, how="left"), qs.objective, qs.sweeps)
+    outcome = run_sweeps(problem, raters, mu)
+    return ModelFit(outcome, outcome.raters, outcome.history[-1], len(outcome.history))

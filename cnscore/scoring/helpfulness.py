@@ -121,3 +121,12 @@ def _harassment_penalty(training: DataFrame, harassment: DataFrame | None, cfg: 
 def above_threshold_raters(scores: DataFrame) -> DataFrame:
     """raterParticipantId of raters who pass."""
     return scores.where(F.col("aboveHelpfulnessThreshold")).select(RATER_ID)
+
+
+def everyone_helpful(raters: DataFrame) -> DataFrame:
+    """The helpfulness table of a model without the reputation filter (topic models): every
+    rater with parameters is above the threshold; the scores themselves are null (§4.4)."""
+    scores = ["crhCrnhRatioDifference", "meanNoteScore", "raterAgreeRatio",
+              "raterAgreeRatioWithHarassmentAbusePenalty"]
+    return raters.select(RATER_ID, *[F.lit(None).cast("double").alias(c) for c in scores],
+                         F.lit(True).alias("aboveHelpfulnessThreshold"))

@@ -26,6 +26,7 @@ _NEEDS_RULE = (*COPY_ROLES, "multi_group", "gaussian", "topic")  # groups need a
 # Population keys live under `selection:`; the loader sets model_name / model_version itself.
 _SELECTION_KEYS = ("modeling_groups", "include_unassigned", "exclude_topic_notes", "capture_threshold")
 _RESERVED_SCORING_KEYS = (*_SELECTION_KEYS, "model_name", "model_version")
+REPUTATION_KEY = "use_reputation"
 _TOP_LEVEL_KEYS = ("rater_groups", "models", "anchors")  # anchors: YAML aliases only, not read
 
 
@@ -92,12 +93,16 @@ class ModelSpec:
     selection: RatingSelection = field(default_factory=RatingSelection)
     mf_overrides: tuple[tuple[str, Any], ...] = ()
     normalized_loss: NormalizedLoss | None = None
-    use_reputation: bool = True  # the helpfulness filter of prescoring (§4.4.6-4.4.9)
     prescoring: str = "mf"
     final: str = "mf"
     promotion: Promotion | None = None
     topic: TopicSettings | None = None
     population_sampled: PopulationSampledGuard | None = None
+
+    @property
+    def use_reputation(self) -> bool:
+        """The helpfulness filter of prescoring (§4.4.6-4.4.9); models.yml's top-level key."""
+        return self.scoring.use_reputation
 
     @property
     def status_col(self) -> str:
@@ -164,7 +169,7 @@ def _spec(entry: Any, sets: Mapping[str, tuple[int, ...]], base: ScoringConfig, 
     where = f"models[{i}] ({entry.get('name', '?')})"
     values = dict(entry)
     allowed = {f.name for f in fields(ModelSpec)} - {"scoring", "selection", "mf_overrides"}
-    _no_unknown(values, (*allowed, "scoring", "selection", "mf"), where)
+    _no_unknown(values, (*allowed, "scoring", "selection", "mf", REPUTATION_KEY), where)
     for key in ("name", "role", "prefix", "version"):
         if not values.get(key):
             raise ConfigError(f"{where}: `{key}` is required")
@@ -172,6 +177,8 @@ def _spec(entry: Any, sets: Mapping[str, tuple[int, ...]], base: ScoringConfig, 
         raise ConfigError(f"{where}: unknown role {values['role']!r}; expected one of {ROLES}")
     selection, population = _selection(values.pop("selection", None) or {}, sets, where)
     overrides = dict(values.pop("scoring", None) or {})
+    if REPUTATION_KEY in values:  # a model-level key in the file, a ScoringConfig field in code
+        overrides[REPUTATION_KEY] = values.pop(REPUTATION_KEY)
     reserved = sorted(set(overrides) & set(_RESERVED_SCORING_KEYS))
     if reserved:
         raise ConfigError(f"{where}: set {reserved} under `selection` (population) or not at all")

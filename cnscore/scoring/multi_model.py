@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import reduce
 
@@ -30,8 +31,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from cnscore.columns import RatingCols
-from cnscore.config import ConfigError, CoordinationConfig, MFConfig
-from cnscore.scoring import groups
+from cnscore.config import ConfigError, CoordinationConfig, MFConfig, ModelsConfig
+from cnscore.scoring import groups, topics
 from cnscore.scoring.counts import filter_min_counts
 from cnscore.scoring.models import ROLES, ModelSpec, single_role
 from cnscore.scoring.outputs import model_columns
@@ -41,12 +42,15 @@ from cnscore.scoring.reconcile import required_columns
 
 log = logging.getLogger(__name__)
 NOTE_ID, RATER_ID = RatingCols.NOTE_ID, RatingCols.RATER_ID
+# Roles without <prefix>Rater* columns in helpfulness_scores: Core's are built by post-scoring;
+# topic models share raters across topics and the reference outputs none for them.
+NO_RATER_COLUMNS = ("core", "topic")
 FILTER_TAGS = "activeFilterTags"  # the scored_notes column is Core's tag-filter result
 
 RUN_ALL = "all"  # models.run value: every enabled model of the file
-SUPPORTED_ROLES = ("core", "core_with_topics", "expansion", "expansion_plus", "group", "multi_group")
+SUPPORTED_ROLES = ("core", "core_with_topics", "expansion", "expansion_plus", "group", "multi_group", "topic")
 SUPPORTED_ALGORITHM = "mf"  # prescoring and final scoring
-ISOLATED_ROLES = ("group", "multi_group")  # a failure drops the model, not the stage
+ISOLATED_ROLES = ("group", "multi_group", "topic")  # a failure drops the model, not the stage
 SCORED, SKIPPED, FAILED, UNSUPPORTED = "scored", "skipped", "failed", "unsupported"
 MODEL_RUNS_SCHEMA = ("scorerName string, role string, prefix string, state string, reason string, "
                      "notesOutput bigint, seconds double")
@@ -112,13 +116,12 @@ def unsupported_reason(spec: ModelSpec) -> str | None:
         return f"{spec.prescoring} prescoring / {spec.final} final scoring is not implemented"
     if spec.normalized_loss is not None:
         return "the normalized-loss refit (§3.9) is not implemented"
-    if not spec.use_reputation or spec.selection.all_raters:
-        return "scoring without the helpfulness filter / across all raters is not implemented"
     return None
 
 
 def run_models(tables: dict[str, DataFrame], specs: Sequence[ModelSpec], mf: MFConfig,
-               coordination: CoordinationConfig, *, rater_flags: DataFrame | None = None) -> MultiRun:
+               coordination: CoordinationConfig, *, rater_flags: DataFrame | None = None,
+               parallelism: int = ModelsConfig.parallelism) -> MultiRun:
     """Prescoring and final scoring of each model in `specs` (see `select_models`).
 
     Args:
@@ -126,6 +129,8 @@ def run_models(tables: dict[str, DataFrame], specs: Sequence[ModelSpec], mf: MFC
         specs: the models to run; exactly one has role core.
         mf: the job's MF settings; each model applies its own overrides (`ModelSpec.mf_config`).
         rater_flags: the coordination stage's rater flags (None: no post selection).
+        parallelism: how many group / multi-group models run at once (threads); the others
+            run first, one after another.
 
     Returns:
         One outcome per spec. Raises when the core model (or another non-isolated one) fails.
@@ -137,12 +142,34 @@ def run_models(tables: dict[str, DataFrame], specs: Sequence[ModelSpec], mf: MFC
     shared = prepare_shared(tables, core.scoring, coordination, rater_flags)
     # Core first: it is required, so a failure there should surface before the others run.
     ordered = sorted((s for s in specs if s.enabled), key=lambda s: s.role != "core")
-    outcomes = tuple(_run_one(spec, shared, tables, mf) for spec in ordered)
+    done = {s.name: _run_one(s, shared, tables, mf) for s in ordered if s.role not in ISOLATED_ROLES}
+    isolated = run_isolated(shared, tables, [s for s in ordered if s.role in ISOLATED_ROLES], mf, parallelism)
+    done.update((o.spec.name, o) for o in isolated)
+    outcomes = tuple(done[s.name] for s in ordered)
     shared.prepared.unpersist()  # each model's id space and ratings are materialized
     for o in outcomes:
         detail = f"{o.notes_output} notes, {o.seconds:.1f}s" if o.state == SCORED else o.reason
         log.info("model %s (%s): %s (%s)", o.spec.name, o.spec.role, o.state, detail)
     return MultiRun(outcomes)
+
+
+def run_isolated(shared: SharedInputs, tables: dict[str, DataFrame], specs: Sequence[ModelSpec], mf: MFConfig,
+                 parallelism: int) -> list[ModelOutcome]:
+    """The group and multi-group models as one stage: `parallelism` at a time, each failure
+    recorded in its outcome (the others keep their results); outcomes in `specs` order.
+
+    They are independent (own id space, ratings and config) and small: run side by side,
+    their many short Spark jobs overlap instead of leaving workers idle, and with mf.engine
+    auto each of their fits is one pandas-UDF call on one worker (cnscore.mf.worker).
+    """
+    if any(s.role not in ISOLATED_ROLES for s in specs):
+        raise ValueError(f"run_isolated runs only {ISOLATED_ROLES} models")
+    started = time.time()
+    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(specs))), thread_name_prefix="model") as pool:
+        outcomes = list(pool.map(lambda s: _run_one(s, shared, tables, mf), specs))
+    if specs:
+        log.info("%d group models, %d at a time: %.1fs", len(specs), parallelism, time.time() - started)
+    return outcomes
 
 
 def _run_one(spec: ModelSpec, shared: SharedInputs, tables: dict[str, DataFrame], mf: MFConfig) -> ModelOutcome:
@@ -182,6 +209,8 @@ def _score(spec: ModelSpec, shared: SharedInputs, tables: dict[str, DataFrame], 
 def _selector(spec: ModelSpec, shared: SharedInputs) -> Selector | None:
     """The model's rating selection; None (the pipeline's default) unless strict inclusion
     also drops notes below the capture share at input time (§4.4.1, group 33)."""
+    if spec.topic is not None:
+        return topics.topic_selector(shared.topics, spec.topic.name)
     if not spec.selection.strict_inclusion:
         return None
 
@@ -198,6 +227,8 @@ def _output_notes(spec: ModelSpec, scored: DataFrame, prepared: CoreInputs,
                   tables: dict[str, DataFrame]) -> DataFrame:
     """The notes the model outputs (§4.5 step 6): the capture share over every rater's
     ratings; group models use the group eligibility (share, optional author condition)."""
+    if spec.topic is not None:
+        return topics.with_topic_confidence(capture(scored, prepared, spec.scoring), spec.topic)
     if spec.group_id is None:
         return capture(scored, prepared, spec.scoring)
     eligible = groups.group_eligible_notes(prepared.ratings, tables["notes"], tables.get("userEnrollment"), spec)
@@ -245,7 +276,11 @@ def combine_outputs(outcomes: Sequence[ModelOutcome], note_ids: DataFrame) -> Da
         frames = []
         for o in members:
             cols = model_columns(o.run.scored_notes, prefix)  # type: ignore[union-attr]
-            frames.append(_with_group_key(cols if o.spec.role == "core" else cols.drop(FILTER_TAGS), o.spec))
+            cols = cols if o.spec.role == "core" else cols.drop(FILTER_TAGS)
+            if o.spec.topic is not None:  # the meta rules read which topic and whether confident
+                cols = cols.join(o.run.scored_notes.select(NOTE_ID, topics.NOTE_TOPIC, topics.TOPIC_CONFIDENT),  # type: ignore[union-attr]
+                                 NOTE_ID)
+            frames.append(_with_group_key(cols, o.spec))
         combined = combined.join(_coalesced(frames, NOTE_ID, f"{prefix} notes"), NOTE_ID, "left")
     specs = [o.spec for o in outcomes if o.state == SCORED]
     missing = {k: t for k, t in required_columns(specs).items() if k not in combined.columns}
@@ -254,14 +289,14 @@ def combine_outputs(outcomes: Sequence[ModelOutcome], note_ids: DataFrame) -> Da
 
 def combine_raters(outcomes: Sequence[ModelOutcome]) -> DataFrame | None:
     """raterParticipantId plus <prefix>RaterIntercept / <prefix>RaterFactor1 (second-round
-    prescoring) of every scored model but Core (whose columns post-scoring builds itself);
+    prescoring) of every scored model but Core and the topic models (NO_RATER_COLUMNS);
     group models coalesced with modelingGroup. None when only Core scored."""
     combined = None
     for prefix, members in _by_prefix(outcomes).items():
         frames = [_with_group_key(o.run.prescoring.second_round.raters.select(  # type: ignore[union-attr]
             RATER_ID, F.col("internalRaterIntercept").alias(f"{prefix}RaterIntercept"),
             F.col("internalRaterFactor1").alias(f"{prefix}RaterFactor1")), o.spec)
-            for o in members if o.spec.role != "core"]
+            for o in members if o.spec.role not in NO_RATER_COLUMNS]
         if frames:
             merged = _coalesced(frames, RATER_ID, f"{prefix} raters")
             combined = merged if combined is None else combined.join(merged, RATER_ID, "full_outer")

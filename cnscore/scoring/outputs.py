@@ -25,6 +25,7 @@ from cnscore.scoring.settings import ScoringConfig
 from cnscore.scoring.sign_counts import NEG_POPULATION_SAMPLED, POS_POPULATION_SAMPLED
 from cnscore.scoring.status import CRH, CRNH, NMR
 from cnscore.scoring.status_history import update_status_history
+from cnscore.scoring.topics import NOTE_TOPIC
 
 PREFIX = "core"  # the model's column prefix in the reference's outputs
 BOUND_COLUMNS = {"internalNoteIntercept_min": "NoteInterceptMin", "internalNoteIntercept_max": "NoteInterceptMax"}
@@ -67,8 +68,11 @@ def post_score(run: CoreRun, tables: dict[str, DataFrame], epoch_millis: int, cf
     specs = specs if specs is not None else core_only(cfg)
     meta = meta_score(status, history, stats, epoch_millis, cfg, specs=specs)
     scored = (meta.join(stats.drop("currentStatus", "lockedStatus"), "noteId", "left")
-              .join(run.topics, "noteId", "left")
+              .join(run.topics.withColumnRenamed(NOTE_TOPIC, "_seedTopic"), "noteId", "left")
               .withColumn("timestampMillisOfCurrentStatus", F.lit(float(epoch_millis))))
+    # noteTopic: the topic model's (coalesced, §4.10) when one scored the note, else the seed topic.
+    model_topic = F.col(NOTE_TOPIC) if NOTE_TOPIC in scored.columns else F.lit(None).cast("string")
+    scored = scored.withColumn(NOTE_TOPIC, F.coalesce(model_topic, F.col("_seedTopic"))).drop("_seedTopic")
     # Checkpoints keep later plans small: contributor scores join these tables many times.
     scored = scored.localCheckpoint()
     old_history = tables.get("noteStatusHistory")

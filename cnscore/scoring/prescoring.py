@@ -100,17 +100,11 @@ def prescore(ratings: DataFrame, history: DataFrame, ids: IdSpace, mf: MFConfig,
     check_train_error(round1, cfg)
     status1 = rules.apply_rules(first_round_stats(ratings, history, round1),
                             rules.first_round_rules(cfg, with_ucb=False) + [rules.nm_crnh_rule(cfg)]).persist()
-    valid = helpfulness.valid_ratings(ratings, history, status1, cfg)
-    unpenalized = helpfulness.helpfulness_scores(status1, valid, training, cfg).persist()
-    harassment = harassment_note_params(
-        training.join(helpfulness.above_threshold_raters(unpenalized), RATER_ID, "left_semi"), round1, cfg.harassment)
-    scores = unpenalized
-    if harassment is not None:
-        scores = helpfulness.helpfulness_scores(status1, valid, training, cfg, harassment).persist()
-        unpenalized.unpersist()
-    helpful_raters = helpfulness.above_threshold_raters(scores)
-    final_round = training.join(helpful_raters, RATER_ID, "left_semi").persist()
-    round2 = fit(final_round, ids, mf, init=round1)
+    if cfg.use_reputation:
+        scores, harassment, final_round, round2 = _reputation_rounds(ratings, history, training, status1, round1,
+                                                                     ids, mf, cfg)
+    else:  # topic models: round 1 is the model; every rater with parameters counts as helpful
+        scores, harassment, final_round, round2 = helpfulness.everyone_helpful(round1.raters), None, training, round1
     diligence = prescore_diligence(final_round, round2.raters, cfg.diligence, mf.seed)
     crh_notes = status1.where(F.col(rules.STATUS) == CRH).select(NOTE_ID)
     # Thresholds: round-1 CRH notes, round-2 factors, all of the model's ratings (§4.4.11).
@@ -131,6 +125,23 @@ def prescore(ratings: DataFrame, history: DataFrame, ids: IdSpace, mf: MFConfig,
     training.unpersist()
     return PrescoringResult(round1, round2, status1, scores, rater_incorrect_propensity(ratings), thresholds, meta,
                             diligence, harassment)
+
+
+def _reputation_rounds(ratings: DataFrame, history: DataFrame, training: DataFrame, status1: DataFrame,
+                       round1: ModelParams, ids: IdSpace, mf: MFConfig, cfg: ScoringConfig):
+    """Helpfulness (without, then with the harassment penalty) and the second-round MF on
+    helpful raters (§4.4.5-4.4.9): (scores, harassment params, final-round ratings, round 2)."""
+    valid = helpfulness.valid_ratings(ratings, history, status1, cfg)
+    unpenalized = helpfulness.helpfulness_scores(status1, valid, training, cfg).persist()
+    harassment = harassment_note_params(
+        training.join(helpfulness.above_threshold_raters(unpenalized), RATER_ID, "left_semi"), round1, cfg.harassment)
+    scores = unpenalized
+    if harassment is not None:
+        scores = helpfulness.helpfulness_scores(status1, valid, training, cfg, harassment).persist()
+        unpenalized.unpersist()
+    helpful_raters = helpfulness.above_threshold_raters(scores)
+    final_round = training.join(helpful_raters, RATER_ID, "left_semi").persist()
+    return scores, harassment, final_round, fit(final_round, ids, mf, init=round1)
 
 
 def final_mf_config(mf: MFConfig, meta: dict) -> MFConfig:

@@ -33,12 +33,11 @@ from cnscore.scoring import groups
 from cnscore.scoring.explanation_tags import FINAL_STATUS
 from cnscore.scoring.models import COPY_ROLES, ModelSpec, single_role
 from cnscore.scoring.status import CRH, CRNH, FIRM_REJECT, NMR, NYH
+from cnscore.scoring.topics import NOTE_TOPIC, TOPIC_CONFIDENT
 
 DECIDED_BY = "decidedBy"
 ACTIVE_RULES = "metaScorerActiveRules"
 META_INITIAL_NMR = "MetaInitialNMR (v1.0)"
-NOTE_TOPIC = "noteTopic"
-TOPIC_CONFIDENT = "topicNoteConfident"
 _FIRES = "_metaRuleFires"
 
 

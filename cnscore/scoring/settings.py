@@ -37,6 +37,9 @@ class ScoringConfig:
     min_ratings_per_note: int = 5
     min_ratings_per_rater: int = 10
     stable_init: bool = True
+    # False (topic models): one MF round, no helpfulness filter, no harassment model; final
+    # scoring uses every rater with prescoring parameters (§4.4, after 4.4.12).
+    use_reputation: bool = True
     stable_init_group: int = 13
     stable_init_group_share: float = 0.75
     max_first_round_train_error: float = 0.16  # checked only with >= min_notes_for_prod_checks

@@ -91,3 +91,27 @@ def note_topics(notes: DataFrame) -> DataFrame:
     labelled = posts.mapInPandas(_label_posts, schema).where(F.col(NOTE_TOPIC).isNotNull())
     return notes.select(NoteCols.NOTE_ID, NoteCols.TWEET_ID).join(labelled, on=NoteCols.TWEET_ID).select(
         NoteCols.NOTE_ID, NOTE_TOPIC)
+
+
+TOPIC_CONFIDENT = "topicNoteConfident"
+
+
+def topic_selector(topics: DataFrame, topic: str):
+    """A rating selection for a topic model (§4.4.1): every rater's ratings on the notes of
+    `topic` (topics: note_topics' table)."""
+    notes = topics.where(F.col(NOTE_TOPIC) == F.lit(topic)).select(NoteCols.NOTE_ID)
+
+    def select(ratings: DataFrame) -> DataFrame:
+        return ratings.join(notes, NoteCols.NOTE_ID, "left_semi")
+
+    return select
+
+
+def with_topic_confidence(scored: DataFrame, settings) -> DataFrame:
+    """A topic model's scored notes plus noteTopic and topicNoteConfident: at least
+    `settings.min_ratings_per_side` final-round ratings from raters with a factor >= 0 and as
+    many from raters with a factor < 0 (the reference's "> 4"; settings: models.TopicSettings)."""
+    least = F.lit(settings.min_ratings_per_side)
+    confident = ((F.coalesce(F.col("posFactorRatingCount"), F.lit(0)) >= least)
+                 & (F.coalesce(F.col("negFactorRatingCount"), F.lit(0)) >= least))
+    return scored.withColumns({NOTE_TOPIC: F.lit(settings.name), TOPIC_CONFIDENT: confident})

@@ -28,8 +28,9 @@ from cnscore import schemas
 from cnscore.config import ScoreConfig
 from cnscore.scoring import multi_model
 from cnscore.scoring.multi_model import (FAILED, SCORED, SKIPPED, combine_outputs, combine_raters,
-                                         run_models)
+                                         run_isolated, run_models)
 from cnscore.scoring.outputs import post_score
+from cnscore.scoring.pipeline import prepare_shared
 from cnscore.scoring.status import CRH, FIRM_REJECT, NMR
 from cnscore.synthetic import conform_to_schema
 from jobs._models import load_models_file
@@ -194,3 +195,27 @@ def test_a_too_small_or_failing_group_is_dropped_and_the_others_kept(multi):
     assert scored.loc[[8_001, 8_002]].groupRatingStatus.isna().all()
     failed = next(o for o in run.outcomes if o.state == FAILED)
     assert "planted failure" in failed.reason
+
+
+def test_the_one_stage_run_matches_the_sequential_distributed_run(spark, multi):
+    """The fixture ran group models side by side, each fit in one pandas-UDF call (models.yml:
+    engine auto); fitted one after another on the distributed engine they give the same notes."""
+    run, _, _ = multi
+    group = _spec("group", SMALL_GROUP)
+    assert dict(group.mf_overrides)["engine"] == "auto"
+    distributed = dataclasses.replace(group, mf_overrides=(*group.mf_overrides, ("engine", "distributed")))
+    cfg = ScoreConfig()
+    tables = planted_tables(spark)
+    shared = prepare_shared(tables, _spec("core").scoring, cfg.coordination, None)
+    again = run_isolated(shared, tables, [distributed], cfg.mf, parallelism=1)
+    cols = ["noteId", "internalNoteIntercept", "internalNoteFactor1", "ratingStatus"]
+
+    def notes(outcomes):
+        found = next(o for o in outcomes if o.spec.role == "group" and o.spec.group_id == SMALL_GROUP)
+        return found.run.scored_notes.select(*cols).toPandas().sort_values("noteId").reset_index(drop=True)
+
+    one_stage, sequential = notes(run.outcomes), notes(again)
+    assert len(one_stage) == len(sequential) > 10
+    assert (one_stage.noteId.to_numpy() == sequential.noteId.to_numpy()).all()
+    assert (one_stage.ratingStatus == sequential.ratingStatus).all()
+    np.testing.assert_allclose(one_stage[cols[1:3]].to_numpy(), sequential[cols[1:3]].to_numpy(), atol=1e-6)

@@ -43,11 +43,22 @@ def test_support_is_decided_by_configured_fields():
     runnable = {s.name for s in SPECS if unsupported_reason(s) is None}
     assert runnable == {"MFExpansionPlusScorer", "MFExpansionScorer", "MFCoreWithTopicsScorer", "MFCoreScorer",
                         "MFMultiGroupScorer_1", "MFGroupScorer_33", "MFGroupScorer_18",
-                        *(f"MFGroupScorer_{i}" for i in range(1, 14))}
+                        *(f"MFGroupScorer_{i}" for i in range(1, 14)),
+                        *(f"MFTopicScorer_{t}" for t in ("UkraineConflict", "GazaConflict", "MessiRonaldo", "Scams"))}
     by_name = {s.name: s for s in SPECS}
     assert "normalized-loss" in unsupported_reason(by_name["MFGroupScorer_14"])
     assert "gaussian final" in unsupported_reason(by_name["GaussianGroupScorer_15"])
+    assert "gaussian final" in unsupported_reason(by_name["GaussianTopicScorer_InDimensionTwo"])
     # A renamed model keeps its verdict: names play no part.
     renamed = dataclasses.replace(by_name["MFGroupScorer_14"], name="MFGroupScorer_1")
     assert unsupported_reason(renamed) is not None
     assert all(s.role in SUPPORTED_ROLES for s in SPECS if s.name in runnable)
+
+
+def test_group_models_fit_in_one_worker_and_run_side_by_side():
+    for spec in SPECS:
+        engine = spec.mf_config(load_config([], []).mf).engine
+        assert engine == ("auto" if spec.role in ("group", "multi_group") else "distributed"), spec.name
+    assert load_config([], []).models.parallelism == 4
+    with pytest.raises(ConfigError, match="models.parallelism"):
+        load_config([], ["models.parallelism=0"])
