@@ -5,11 +5,12 @@ Each model of conf/models.yml (a ModelSpec) whose role and algorithms the pipeli
 runs the Core pipeline with its own ScoringConfig: its rating selection, its thresholds, its
 capture threshold, and for group models the eligibility of `cnscore.scoring.groups`. The
 inputs (preprocessing, post selection, topics) are prepared once for all of them. Models the
-pipeline does not implement yet (topic, Gaussian, reputation, normalized loss) are skipped with
-a log line; their columns stay null. Decisions branch on configured fields, never on names.
+pipeline does not implement yet (Gaussian final scoring, reputation, normalized loss) are skipped
+with a log line; their columns stay null. Decisions branch on configured fields, never on names.
+Topic models (use_reputation false) score every rater's ratings on their topic's notes.
 
 A model whose slice has no ratings left after the count filter is skipped (the reference
-returns an empty result for it). A group or multi-group model that fails is logged and dropped
+returns an empty result for it). A group, multi-group or topic model that fails is logged and dropped
 so the other models' results survive; a failing Core, CoreWithTopics or Expansion model fails
 the stage, because the meta rules would silently change meaning without it.
 
