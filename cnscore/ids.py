@@ -25,6 +25,18 @@ def build_id_map(ids: DataFrame, column: str) -> DataFrame:
     return indexed.select(F.col(ENTITY), F.col(IDX).cast("int").alias(IDX))
 
 
+def extend_id_map(id_map: DataFrame, ids: DataFrame, column: str) -> DataFrame:
+    """`id_map` plus the values of `column` it lacks, numbered after its largest index in
+    sorted id order: a model that reads another model's parameters (keyed by that model's
+    dense ids) keeps them valid while densifying entities that model never saw."""
+    start = id_map.agg(F.max(IDX)).first()[0]
+    start = -1 if start is None else int(start)
+    new = (build_id_map(ids, column).join(id_map.select(ENTITY), ENTITY, "left_anti")
+           .orderBy(ENTITY).zipWithIndex("_new"))
+    added = new.select(ENTITY, (F.col("_new") + start + 1).cast("int").alias(IDX))
+    return id_map.select(ENTITY, IDX).unionByName(added)
+
+
 @dataclass(frozen=True)
 class DenseRatings:
     """Ratings on dense ids plus the two mappings that produced them."""

@@ -82,7 +82,7 @@ def run_scoring(spark: SparkSession, phase: str, tables: dict[str, DataFrame], c
         final = score_final(prepared.final_model, prepared.history, prepared.ids, pre, mf, scoring,
                             correlated_raters=prepared.correlated)
         run = CoreRun(prepared.ratings, prepared.history, prepared.topics, pre, final,
-                      captured(final, prepared, scoring))
+                      captured(final, prepared, scoring), prepared.ids)
         _write({"core_scored_notes": run.scored_notes, "core_pseudo_rater_bounds": final.pseudo_bounds,
                 "core_pseudo_bootstrap": final.pseudo_bootstrap}, outdir, cfg)
         multi = MultiRun((ModelOutcome(specs[0], SCORED, run=run),))

@@ -4,9 +4,12 @@ against the reference scorer on the same input.
     python -m jobs.bench_scoring --data DIR [--epoch-millis N] [--reference-summary S.json]
 
 DIR holds the four input TSVs in the public layout (e.g. made by the oracle's
-make_synthetic.py). With --reference-summary (the run_summary.json that the oracle's
-run_reference.py wrote for the same DIR) the reference's wall time is read from it and the
-ratio printed; with --run-reference CMD the reference command is run here first and timed.
+make_synthetic.py). What runs is the score job's configuration (conf/score.yml, changed with
+--set, e.g. --set models.run=all) through the job's own scoring step. With
+--reference-summary (the run_summary.json that the oracle's run_reference.py wrote for the
+same DIR) the reference's wall time is read from it and the ratio printed; with
+--run-reference CMD the reference command is run here first and timed. The reference runs
+every model it has: compare it with --set models.run=all.
 """
 
 from __future__ import annotations
@@ -24,15 +27,16 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cnscore.config import ScoreConfig
+import yaml
+
+from cnscore.config import load_config
 from cnscore.coordination.stage import run_coordination
 from cnscore.io.tsv import read_input
-from cnscore.scoring.outputs import post_score
-from cnscore.scoring.pipeline import score_core
-from jobs._reference_tsv import write_reference_tsv
+from jobs._scoring import run_scoring
 from jobs._session import build_session
 from jobs.bench_coordination import PeakRss
 from jobs.parity import FILES
+from jobs.score import DEFAULT_CONF
 
 
 def reference_seconds(summary: Path) -> float:
@@ -57,21 +61,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--partitions", default="8")
     parser.add_argument("--reference-summary", help="run_summary.json of the reference on the same --data")
     parser.add_argument("--run-reference", help="command that runs the reference on --data (timed here)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="override conf/score.yml (the score job's configuration, measured here)")
     args = parser.parse_args(argv)
     # Progress: every stage logs its sizes and times (the MF's sweeps, coordination's tables).
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     reference = None
     if args.run_reference:
         started = time.time()
-        subprocess.run(shlex.split(args.run_reference), check=True)
-        reference = ("run here", time.time() - started)
+        rc = subprocess.run(shlex.split(args.run_reference), check=False).returncode
+        # A failed reference run still gets ours measured; its time is then not a baseline.
+        reference = ("run here" if rc == 0 else f"run here, FAILED with exit code {rc}", time.time() - started)
     elif args.reference_summary:
         reference = (f"recorded in {args.reference_summary}", reference_seconds(Path(args.reference_summary)))
 
     spark = build_session("bench-scoring", master=args.master, conf={
         "spark.sql.shuffle.partitions": args.partitions, "spark.driver.memory": args.driver_memory})
     jvm_pid = int(spark.sparkContext._jvm.ProcessHandle.current().pid())
-    cfg = ScoreConfig()
+    cfg = load_config([yaml.safe_load(DEFAULT_CONF.read_text()) or {}], args.set)
     data = Path(args.data)
     seconds: dict[str, float] = {}
     with PeakRss(jvm_pid) as rss, tempfile.TemporaryDirectory() as out:
@@ -85,23 +92,21 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.time()
             flags = run_coordination(tables["ratings"], tables["notes"], cfg.coordination, epoch_millis=epoch).rater_flags
             seconds["coordination"] = time.time() - t0
-        t0 = time.time()
-        run = score_core(tables, cfg.mf, cfg.scoring, cfg.coordination, rater_flags=flags, epoch_millis=epoch)
-        run.scored_notes.count()
-        seconds["prescoring+final"] = time.time() - t0
-        t0 = time.time()
-        for name, df in post_score(run, tables, epoch, cfg.scoring).items():
-            write_reference_tsv(df, Path(out) / f"{name}.tsv")
-        seconds["post-scoring+TSVs"] = time.time() - t0
+        # The score job's own scoring step: the models of models.run, their stage tables, the
+        # reference's four TSVs (post-scoring includes writing them).
+        seconds.update(run_scoring(spark, "all", tables, cfg, out, epoch_millis=epoch, rater_flags=flags,
+                                   read_flags=False))
     total = sum(seconds.values())
-    print(f"cnscore on {data.name}: {num_ratings} ratings, master={args.master}, driver memory {args.driver_memory}")
+    print(f"cnscore on {data.name}: {num_ratings} ratings, master={args.master}, driver memory {args.driver_memory}, "
+          f"models.run={','.join(cfg.models.run)}, mf.engine={cfg.mf.engine}")
     for name, value in seconds.items():
         print(f"  {name:<20} {value:8.1f} s")
     print(f"  {'total':<20} {total:8.1f} s")
     print(f"  peak RSS: driver JVM {rss.peak_jvm / 1024:.0f} MiB, python workers {rss.peak_workers / 1024:.0f} MiB")
     if reference:
         where, ref_seconds = reference
-        print(f"reference: {ref_seconds:.1f} s ({where}); speed-up {ref_seconds / total:.1f}x")
+        ratio = "no ratio: the reference did not finish" if "FAILED" in where else f"speed-up {ref_seconds / total:.1f}x"
+        print(f"reference: {ref_seconds:.1f} s ({where}); {ratio}")
     spark.stop()
     return 0
 

@@ -1,8 +1,8 @@
-"""Final scoring of one MF model (shared docs/reference.md §4.5, §4.6).
+"""Final scoring of one model (shared docs/reference.md §4.5, §4.6, §5.5).
 
-Per-note refits with raters and mu frozen at their prescoring values: without high-volume
-raters, without correlated (quasi-clique) raters, on population-sampled ratings, and on all
-ratings; pseudo-rater bounds (the reference's extreme pseudo-raters, or the bootstrap option);
+Per-note estimates (frozen-rater MF refits, or the Gaussian scores for Gaussian models:
+`cnscore.scoring.note_estimators`): without high-volume raters, without correlated
+(quasi-clique) raters, on population-sampled ratings, and on all ratings; pseudo-rater bounds (the reference's extreme pseudo-raters, or the bootstrap option);
 the low-diligence model's note intercepts; tag, Incorrect and sign statistics; then the status
 rules.
 """
@@ -21,7 +21,9 @@ from cnscore.scoring import incorrect_filter, rules, tag_filter
 from cnscore.scoring.diligence import NOTE_INTERCEPT as DILIGENCE_INTERCEPT
 from cnscore.scoring.diligence import final_diligence
 from cnscore.scoring.counts import filter_min_counts
-from cnscore.scoring.fits import IdSpace, fit_frozen
+from cnscore.scoring.fits import IdSpace
+from cnscore.scoring.gaussian_kernel import GaussianConfig
+from cnscore.scoring.note_estimators import NUM_FINAL_ROUND_RATINGS, NoteEstimator, note_estimator
 from cnscore.scoring.prescoring import PrescoringResult, final_mf_config
 from cnscore.scoring.pseudo_bootstrap import SCHEMA as BOOTSTRAP_SCHEMA
 from cnscore.scoring.pseudo_bootstrap import bootstrap_bounds
@@ -52,38 +54,44 @@ def final_round_ratings(ratings: DataFrame, pre: PrescoringResult) -> DataFrame:
     return counted.join(with_params, RATER_ID, "left_semi").join(helpful, RATER_ID, "left_semi")
 
 
-def frozen_intercepts(ratings: DataFrame, ids: IdSpace, pre: PrescoringResult, cfg: MFConfig,
-                      name: str) -> DataFrame:
-    """noteId, <name>: the note intercept from a frozen-rater refit on these ratings."""
+def variant_intercepts(ratings: DataFrame, pre: PrescoringResult, estimator: NoteEstimator, cfg: MFConfig,
+                       name: str) -> DataFrame:
+    """noteId, <name>: the note intercept the model's estimator gives on these ratings' final
+    round (a frozen-rater MF refit, or the Gaussian scores)."""
     selected = final_round_ratings(ratings, pre)
     if not selected.limit(1).count():
         return ratings.sparkSession.createDataFrame([], f"{NOTE_ID} bigint, {name} double")
-    fitted = fit_frozen(selected, ids, pre.second_round.raters, pre.second_round.global_intercept, cfg)
-    return fitted.notes.select(NOTE_ID, F.col("internalNoteIntercept").alias(name))
+    return estimator.intercepts(selected, cfg).select(NOTE_ID, F.col("internalNoteIntercept").alias(name))
 
 
 def score_final(ratings: DataFrame, history: DataFrame, ids: IdSpace, pre: PrescoringResult, mf: MFConfig,
-                cfg: ScoringConfig, *, correlated_raters: DataFrame | None = None) -> FinalResult:
+                cfg: ScoringConfig, *, correlated_raters: DataFrame | None = None,
+                gaussian: GaussianConfig | None = None) -> FinalResult:
     """Run final scoring for one model.
 
     ratings: the model's densified ratings, with highVolumeRater (bool) and ratingSourceBucketed.
+    pre: the prescoring the model reads (its own, or Core's for models whose prescoring is
+        Core's; then `ids` must share Core's rater indices).
     correlated_raters: raterParticipantId of quasi-clique members (None: nobody).
+    gaussian: the Gaussian scorer's settings when the model's final algorithm is Gaussian
+        (§5.5): its scores replace the frozen-rater refits' intercepts; None: MF.
     """
     final_cfg = final_mf_config(mf, pre.meta)
-    extra = [frozen_intercepts(ratings.where(~F.col("highVolumeRater")), ids, pre, final_cfg,
-                               "internalNoteInterceptNoHighVol")]
+    estimator = note_estimator(ids, pre, history, gaussian)
+    extra = [variant_intercepts(ratings.where(~F.col("highVolumeRater")), pre, estimator, final_cfg,
+                                "internalNoteInterceptNoHighVol")]
     independent = ratings if correlated_raters is None else ratings.join(correlated_raters, RATER_ID, "left_anti")
-    extra.append(frozen_intercepts(independent, ids, pre, final_cfg, "internalNoteInterceptNoCorrelated"))
+    extra.append(variant_intercepts(independent, pre, estimator, final_cfg, "internalNoteInterceptNoCorrelated"))
     sampled = ratings.where(F.col(RatingCols.RATING_SOURCE) == POPULATION_SAMPLED)
     if sampled.limit(1).count():
         sampled_cfg = final_mf_config(mf, {"finalRoundNumRatings": cfg.population_sampled_loss_ratio,
                                            "finalRoundNumNotes": 1})
-        extra.append(frozen_intercepts(sampled, ids, pre, sampled_cfg, "internalNoteInterceptPopulationSampled"))
+        extra.append(variant_intercepts(sampled, pre, estimator, sampled_cfg,
+                                        "internalNoteInterceptPopulationSampled"))
 
     selected = final_round_ratings(ratings, pre).persist()
-    full = fit_frozen(selected, ids, pre.second_round.raters, pre.second_round.global_intercept, final_cfg)
     raters = pre.second_round.raters.join(selected.select(RATER_ID).distinct(), RATER_ID, "left_semi").persist()
-    notes = full.notes.select(NOTE_ID, "internalNoteIntercept", "internalNoteFactor1")
+    notes = estimator.notes(selected, final_cfg)
     spark = notes.sparkSession
     bounds = spark.createDataFrame([], f"{NOTE_ID} bigint")
     bootstrap = spark.createDataFrame([], BOOTSTRAP_SCHEMA)
@@ -99,6 +107,9 @@ def score_final(ratings: DataFrame, history: DataFrame, ids: IdSpace, pre: Presc
         notes = notes.join(table, NOTE_ID, "left")
     notes = notes.join(_diligence_intercepts(selected, pre, cfg), NOTE_ID, "left")
     stats = _note_stats(ratings, history, notes, raters, pre, cfg)
+    counted = estimator.final_round_counts(ratings)
+    if counted is not None:
+        stats = stats.drop(NUM_FINAL_ROUND_RATINGS).join(counted, NOTE_ID, "left")
     rule_list = (rules.first_round_rules(cfg, with_ucb=cfg.pseudo_raters) + [rules.ratio_crnh_rule(cfg),
                  rules.nm_crnh_rule(cfg)] + rules.final_round_rules(cfg, with_lcb=cfg.uses_bootstrap))
     # Checkpointed: the rule chain is a deep plan, and post-scoring joins it several times.
@@ -133,6 +144,6 @@ def _note_stats(ratings, history, notes, raters, pre: PrescoringResult, cfg: Sco
         incorrect_filter.incorrect_filter_detail(cfg).alias("incorrectFilterDetail"),
         # Ratings by raters with final parameters (the reference's numFinalRoundRatings).
         (F.coalesce("negFactorRatingCount", F.lit(0)) + F.coalesce("posFactorRatingCount", F.lit(0)))
-        .alias("numFinalRoundRatings"),
+        .alias(NUM_FINAL_ROUND_RATINGS),
     ).fillna({"minSignCount": 0, "netMinHelpful": 0, "netMinHelpfulRatio": 0.0, NEG_POPULATION_SAMPLED: 0,
               POS_POPULATION_SAMPLED: 0})

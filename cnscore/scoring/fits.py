@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from cnscore.columns import IdMapCols, ParamCols, RatingCols, factor_cols
 from cnscore.config import MFConfig
-from cnscore.ids import build_id_map
+from cnscore.ids import build_id_map, extend_id_map
 from cnscore.mf.als import MFResult, fit_mf, fit_notes_frozen
 
 P = ParamCols
@@ -32,6 +32,13 @@ class IdSpace:
     def build(ratings: DataFrame) -> IdSpace:
         notes = build_id_map(ratings, NOTE_ID).localCheckpoint(eager=True)
         raters = build_id_map(ratings, RATER_ID).localCheckpoint(eager=True)
+        return IdSpace(notes, raters)
+
+    def extended(self, ratings: DataFrame) -> IdSpace:
+        """This space plus the notes and raters of `ratings` it lacks (numbered after its own):
+        parameters fitted in this space stay valid in the extended one."""
+        notes = extend_id_map(self.note_ids, ratings, NOTE_ID).localCheckpoint(eager=True)
+        raters = extend_id_map(self.rater_ids, ratings, RATER_ID).localCheckpoint(eager=True)
         return IdSpace(notes, raters)
 
     def densify(self, ratings: DataFrame) -> DataFrame:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from cnscore.config import ConfigError, MFConfig, _coerce
+from cnscore.scoring.gaussian_kernel import GaussianConfig
 from cnscore.scoring.settings import ScoringConfig
 
 # Roles decide which meta rules a model takes part in (cnscore.scoring.reconcile).
@@ -22,6 +23,8 @@ COPY_ROLES = ("expansion_plus", "expansion", "core_with_topics", "core")  # lowe
 ROLES = (*COPY_ROLES, "multi_group", "group", "gaussian", "topic", "reputation")
 ALGORITHMS = {"prescoring": ("mf", "reputation_mf", "core"), "final": ("mf", "gaussian", "reputation_mf")}
 ALL_RATERS = "all"
+GAUSSIAN = "gaussian"  # the final algorithm that reads ModelSpec.gaussian
+CORE_PRESCORING = "core"  # prescoring algorithm: reuse the core-role model's prescoring
 _NEEDS_RULE = (*COPY_ROLES, "multi_group", "gaussian", "topic")  # groups need a rule or demote_rule
 # Population keys live under `selection:`; the loader sets model_name / model_version itself.
 _SELECTION_KEYS = ("modeling_groups", "include_unassigned", "exclude_topic_notes", "capture_threshold")
@@ -98,6 +101,8 @@ class ModelSpec:
     promotion: Promotion | None = None
     topic: TopicSettings | None = None
     population_sampled: PopulationSampledGuard | None = None
+    # final: gaussian only: the kernel's settings (reference defaults, overridable per model).
+    gaussian: GaussianConfig | None = None
 
     @property
     def use_reputation(self) -> bool:
@@ -186,12 +191,17 @@ def _spec(entry: Any, sets: Mapping[str, tuple[int, ...]], base: ScoringConfig, 
                               "model_version": values["version"]}, f"{where}.scoring.")
     mf = values.pop("mf", None) or {}
     mf_checked = _replace(MFConfig(), mf, f"{where}.mf.")  # unknown keys / bad values fail now
+    gaussian = values.pop("gaussian", None)
+    if values.get("final") == GAUSSIAN:
+        values["gaussian"] = _replace(GaussianConfig(), gaussian or {}, f"{where}.gaussian.")
+    elif gaussian is not None:
+        raise ConfigError(f"{where}: `gaussian` settings are for models whose final algorithm is {GAUSSIAN}")
     nested = {"promotion": Promotion, "topic": TopicSettings, "population_sampled": PopulationSampledGuard,
               "normalized_loss": NormalizedLoss}
     for key, cls in nested.items():
         if values.get(key) is not None:
             values[key] = _make(cls, values[key], f"{where}.{key}.")
-    kwargs = {k: _coerce(f"{where}.{k}", v, _hint(ModelSpec, k)) if k not in nested else v
+    kwargs = {k: _coerce(f"{where}.{k}", v, _hint(ModelSpec, k)) if k not in (*nested, "gaussian") else v
               for k, v in values.items()}
     overrides_mf = tuple(sorted((k, getattr(mf_checked, k)) for k in mf))
     spec = ModelSpec(**kwargs, scoring=scoring, selection=selection, mf_overrides=overrides_mf)

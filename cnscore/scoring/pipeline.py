@@ -22,6 +22,7 @@ from cnscore.preprocess import filter_labeled_ratings
 from cnscore.scoring import inputs as scoring_inputs
 from cnscore.scoring.final import FinalResult, score_final
 from cnscore.scoring.fits import IdSpace
+from cnscore.scoring.gaussian_kernel import GaussianConfig
 from cnscore.scoring.prescoring import PrescoringResult, prescore
 from cnscore.scoring.settings import ScoringConfig
 from cnscore.scoring.topics import note_topics
@@ -39,6 +40,7 @@ class CoreRun:
     prescoring: PrescoringResult
     final: FinalResult
     scored_notes: DataFrame  # notes the model outputs (capture threshold applied)
+    ids: IdSpace  # the dense ids its parameters are keyed by
 
 
 # What scoring reads from a rating; everything else is dropped before the lineage is cut.
@@ -139,16 +141,20 @@ def prepare_shared(tables: dict[str, DataFrame], cfg: ScoringConfig, coordinatio
     return SharedInputs(history, prepared, pre_ratings, ratings, topics, correlated)
 
 
-def prepare_model(shared: SharedInputs, cfg: ScoringConfig, select: Selector | None = None) -> CoreInputs:
+def prepare_model(shared: SharedInputs, cfg: ScoringConfig, select: Selector | None = None,
+                  base_ids: IdSpace | None = None) -> CoreInputs:
     """One model's id space and densified prescoring / final-scoring ratings.
 
     select: the model's rating selection; None = its population without topic notes when
         configured (`scoring_inputs.model_ratings`).
+    base_ids: the id space of the model whose prescoring this one reads (Core's, for the
+        Gaussian coverage models), extended with this model's notes and raters; None: its own.
     """
     if select is None:
         def select(ratings: DataFrame) -> DataFrame:
             return scoring_inputs.model_ratings(ratings, shared.topics, cfg)
-    ids = IdSpace.build(select(shared.prepared))
+    mine = select(shared.prepared)
+    ids = IdSpace.build(mine) if base_ids is None else base_ids.extended(mine)
     pre_model = _cut(ids.densify(select(shared.pre_ratings)))
     final_model = _cut(ids.densify(select(shared.ratings)))
     log.info("%s: %d ratings in the model's population (%d in final scoring)", cfg.model_name,
@@ -181,11 +187,18 @@ def capture(scored_notes: DataFrame, prepared: CoreInputs, cfg: ScoringConfig) -
     return scored_notes.join(captured_notes(ratings, cfg), NOTE_ID, "left_semi")
 
 
-def score_prepared(prepared: CoreInputs, mf: MFConfig, cfg: ScoringConfig) -> tuple[PrescoringResult, FinalResult]:
-    """Prescoring, then final scoring, of one model on its prepared ratings."""
-    pre = prescore(prepared.pre_model, prepared.history, prepared.ids, mf, cfg)
+def score_prepared(prepared: CoreInputs, mf: MFConfig, cfg: ScoringConfig, *, pre: PrescoringResult | None = None,
+                   gaussian: GaussianConfig | None = None) -> tuple[PrescoringResult, FinalResult]:
+    """Prescoring, then final scoring, of one model on its prepared ratings.
+
+    pre: another model's prescoring to score on (Core's, for the Gaussian coverage models;
+        `prepared.ids` must then extend that model's id space); None: prescore here.
+    gaussian: the Gaussian scorer's settings when the model's final algorithm is Gaussian.
+    """
+    if pre is None:
+        pre = prescore(prepared.pre_model, prepared.history, prepared.ids, mf, cfg)
     final = score_final(prepared.final_model, prepared.history, prepared.ids, pre, mf, cfg,
-                        correlated_raters=prepared.correlated)
+                        correlated_raters=prepared.correlated, gaussian=gaussian)
     return pre, final
 
 
@@ -194,4 +207,5 @@ def score_core(tables: dict[str, DataFrame], mf: MFConfig, cfg: ScoringConfig, c
     """Prescoring and final scoring of one MF model on the input tables (see prepare_core)."""
     prepared = prepare_core(tables, cfg, coordination, rater_flags)
     pre, final = score_prepared(prepared, mf, cfg)
-    return CoreRun(prepared.ratings, prepared.history, prepared.topics, pre, final, captured(final, prepared, cfg))
+    return CoreRun(prepared.ratings, prepared.history, prepared.topics, pre, final, captured(final, prepared, cfg),
+                   prepared.ids)

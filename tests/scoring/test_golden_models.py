@@ -1,9 +1,9 @@
 """Models other than Core on the synthetic-30k golden set: parity with the reference scorer.
 
 The issue's bar, per model the golden outputs contain: status agreement at least the
-reference's own agreement between its two seeds minus 1 point. Run here: the models that
-need no Gaussian scorer (Expansion, ExpansionPlus, MultiGroup, the MF topic models), beside
-Core. The topic models see the seed-term topics only; on this set the reference's classifier
+reference's own agreement between its two seeds minus 1 point. Run here beside Core:
+Expansion, ExpansionPlus, MultiGroup, the MF topic models, and the two Gaussian coverage
+models (final scoring on Core's prescoring, §5.5). The topic models see the seed-term topics only; on this set the reference's classifier
 assigns no other note to a scored topic, so every one of its topic notes is compared.
 """
 
@@ -15,14 +15,14 @@ import pytest
 
 from tests.scoring.test_golden_pipeline import _run
 
-MODELS = ("expansion", "expansionPlus", "multiGroup", "topic")
+MODELS = ("expansion", "expansionPlus", "multiGroup", "topic", "gaussian", "gaussianCoreWithTopics")
 
 
 @pytest.fixture(scope="module")
 def multi_run(spark, shared_dir, tmp_path_factory):
     golden = shared_dir / "data/golden/synthetic-30k"
     out = _run(golden, tmp_path_factory.mktemp("syn30k_models"), 1795305600000,
-               "--set", "models.run=[core,expansion,expansion_plus,multi_group,topic]")
+               "--set", "models.run=[core,expansion,expansion_plus,multi_group,topic,gaussian]")
     return golden, pd.read_parquet(out / "tables" / "scored_notes")
 
 

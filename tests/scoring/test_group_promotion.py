@@ -138,10 +138,10 @@ def multi(spark):
                                   scoring=dataclasses.replace(group.scoring, model_name="failing"))
     real = multi_model.score_prepared
 
-    def score_or_fail(prepared, mf, cfg):
+    def score_or_fail(prepared, mf, cfg, **kwargs):
         if cfg.model_name == "failing":
             raise RuntimeError("planted failure")
-        return real(prepared, mf, cfg)
+        return real(prepared, mf, cfg, **kwargs)
 
     cfg = ScoreConfig()
     with pytest.MonkeyPatch.context() as patch:

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from cnscore.config import ConfigError, MFConfig
+from cnscore.scoring.gaussian_kernel import GaussianConfig
 from cnscore.scoring.models import ROLES, ModelSpec, load_models, single_role
 from cnscore.scoring.settings import ScoringConfig
 from cnscore.scoring.status_history import LOCKABLE_RULES
@@ -102,6 +103,17 @@ def test_base_config_reaches_every_model_but_model_overrides_win():
 
 CORE = 3  # index of MFCoreScorer in conf/models.yml
 GROUP_1 = 5
+GAUSSIAN = next(i for i, m in enumerate(DOC["models"]) if m["name"] == "GaussianScorer")
+
+
+def test_gaussian_models_carry_the_kernel_settings_with_per_model_overrides():
+    assert BY_NAME["GaussianScorer"].gaussian == GaussianConfig()
+    assert BY_NAME["GaussianScorer"].prescoring == "core" and BY_NAME["MFCoreScorer"].gaussian is None
+    assert all(s.gaussian is not None for s in SPECS if s.final == "gaussian")
+    changed = load_models(_doc_with(GAUSSIAN, gaussian={"crh": {"bandwidth": 0.05}, "min_raters_per_sign": 2}))
+    spec = next(s for s in changed if s.name == "GaussianScorer")
+    assert spec.gaussian.crh.bandwidth == 0.05 and spec.gaussian.min_raters_per_sign == 2
+    assert spec.gaussian.crnh == GaussianConfig().crnh  # untouched settings keep the defaults
 
 
 @pytest.mark.parametrize(
@@ -122,6 +134,9 @@ GROUP_1 = 5
         (_doc_with(CORE, rule="ExpansionModel"), r"duplicate rule 'ExpansionModel \(v1.1\)'"),
         (_doc_with(CORE, version=1.1), "version must look like"),
         (_doc_with(CORE, final="magic"), "prescoring/final"),
+        (_doc_with(CORE, gaussian={"min_raters_per_sign": 2}), "final algorithm is gaussian"),
+        (_doc_with(GAUSSIAN, gaussian={"bandwith": 0.1}), r"gaussian: \['bandwith'\]"),
+        (_doc_with(GAUSSIAN, gaussian={"crh": {"bandwidth": -1.0}}), "bandwidth"),
         (_doc_with(CORE, promotion={"min_intercept": 0.3, "below_crh": True}), "for group models"),
         (_doc_with(GROUP_1, group_id=None), "group_id"),
         (_doc_with(GROUP_1, group_id=2), "duplicate group group_id 2"),

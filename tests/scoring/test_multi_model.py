@@ -44,11 +44,15 @@ def test_support_is_decided_by_configured_fields():
     assert runnable == {"MFExpansionPlusScorer", "MFExpansionScorer", "MFCoreWithTopicsScorer", "MFCoreScorer",
                         "MFMultiGroupScorer_1", "MFGroupScorer_33", "MFGroupScorer_18",
                         *(f"MFGroupScorer_{i}" for i in range(1, 14)),
-                        *(f"MFTopicScorer_{t}" for t in ("UkraineConflict", "GazaConflict", "MessiRonaldo", "Scams"))}
+                        *(f"MFTopicScorer_{t}" for t in ("UkraineConflict", "GazaConflict", "MessiRonaldo", "Scams")),
+                        "GaussianGroupScorer_15", "GaussianTopicScorer_InDimensionTwo", "GaussianScorer",
+                        "GaussianCoreWithTopicsScorer"}
     by_name = {s.name: s for s in SPECS}
     assert "normalized-loss" in unsupported_reason(by_name["MFGroupScorer_14"])
-    assert "gaussian final" in unsupported_reason(by_name["GaussianGroupScorer_15"])
-    assert "gaussian final" in unsupported_reason(by_name["GaussianTopicScorer_InDimensionTwo"])
+    assert "reputation" in unsupported_reason(by_name["ReputationScorer"])
+    # Gaussian final scoring needs MF or Core's prescoring under it.
+    orphan = dataclasses.replace(by_name["GaussianScorer"], prescoring="reputation_mf")
+    assert "reputation_mf prescoring / gaussian final" in unsupported_reason(orphan)
     # A renamed model keeps its verdict: names play no part.
     renamed = dataclasses.replace(by_name["MFGroupScorer_14"], name="MFGroupScorer_1")
     assert unsupported_reason(renamed) is not None
