@@ -134,7 +134,7 @@ def prepare_shared(tables: dict[str, DataFrame], cfg: ScoringConfig, coordinatio
     pre_ratings = _cut(post_selected(prepared, notes, rater_flags, coordination).select(*RATING_COLUMNS))
     final_flags = None if rater_flags is None else final_scoring_flags(rater_flags)
     ratings = _cut(post_selected(prepared, notes, final_flags, coordination).select(*RATING_COLUMNS))
-    topics = _cut(note_topics(notes))
+    topics = _cut(note_topics(notes, cfg.topic_classifier))
     correlated = None
     if final_flags is not None:
         correlated = final_flags.where(F.col(CLIQUE_ID).isNotNull()).select(RATER_ID)

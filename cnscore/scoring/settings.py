@@ -12,6 +12,7 @@ from typing import Literal
 from cnscore.scoring.pseudo_bootstrap import BootstrapConfig
 from cnscore.scoring.reputation_mf import DiligenceConfig
 from cnscore.scoring.tag_consensus import TagConsensusConfig
+from cnscore.scoring.topic_classifier import TopicClassifierConfig
 
 PSEUDO_RATER_MODES = ("extreme", "bootstrap")
 
@@ -32,6 +33,8 @@ class ScoringConfig:
 
     # Preprocessing (§1.6)
     not_misleading_ui_launch_millis: int = 1664755200000  # 2022-10-03
+    # Topics (§4.3): seed terms, then the bag-of-words classifier (cnscore/scoring/topic_classifier.py).
+    topic_classifier: TopicClassifierConfig = field(default_factory=TopicClassifierConfig)
 
     # Prescoring (§4.4)
     min_ratings_per_note: int = 5

@@ -1,10 +1,10 @@
-"""Seed-term topic assignment of posts (shared docs/reference.md §4.3, first step).
+"""Topic assignment of posts (shared docs/reference.md §4.3).
 
 A post's text is the concatenation of its notes' summaries; a post matching the seed terms of
-exactly one topic gets that topic, and every note on the post inherits it. The Core model
-drops ratings on topic notes. The reference then trains a bag-of-words classifier that can
-assign more posts; that classifier belongs to the topic models (issue 6) and is not run here,
-so only seed-term topics are excluded from Core.
+exactly one topic gets that topic. The bag-of-words classifier of
+`cnscore.scoring.topic_classifier`, trained on those seed labels, then assigns more posts
+(ScoringConfig.topic_classifier; disabled: seed-term topics only). Every note on a post
+inherits its topic. The Core model drops ratings on topic notes; topic models score them.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from cnscore.columns import NoteCols
+from cnscore.scoring.topic_classifier import CONFLICTED, SEED, TEXT, TOPIC, TopicClassifierConfig, classify_posts
 
 NOTE_TOPIC = "noteTopic"
 
@@ -66,29 +67,50 @@ def post_text(summaries: list[str]) -> str:
     return text.replace("_", " ").replace("/", " ")
 
 
-def seed_topic(text: str) -> str | None:
-    """The single topic whose seed terms occur in `text`; None for no match or several."""
+def seed_matches(text: str) -> set[str]:
+    """Every topic whose seed terms occur in `text`."""
     found = set()
     for match in SEED_REGEX.finditer(text.lower()):
         found.update(name for name, value in match.groupdict().items() if value)
+    return found
+
+
+def seed_topic(text: str) -> str | None:
+    """The single topic whose seed terms occur in `text`; None for no match or several."""
+    found = seed_matches(text)
     return found.pop() if len(found) == 1 else None
 
 
 def _label_posts(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     for batch in batches:
-        topics = [seed_topic(post_text(list(s))) for s in batch["summaries"]]
-        yield pd.DataFrame({NoteCols.TWEET_ID: batch[NoteCols.TWEET_ID], NOTE_TOPIC: topics})
+        texts = [post_text(list(s)) for s in batch["summaries"]]
+        found = [sorted(seed_matches(t)) for t in texts]
+        yield pd.DataFrame({NoteCols.TWEET_ID: batch[NoteCols.TWEET_ID], TEXT: texts,
+                            SEED: [f[0] if len(f) == 1 else None for f in found],
+                            CONFLICTED: [f if len(f) > 1 else [] for f in found]})
 
 
-def note_topics(notes: DataFrame) -> DataFrame:
-    """noteId, noteTopic for notes on posts with a seed-term topic (others absent)."""
+def seed_labelled_posts(notes: DataFrame) -> DataFrame:
+    """tweetId, _text (the post's text), _seed (its single seed topic or null), _conflicted
+    (the seed topics of a post matching several, else empty): one row per post."""
     posts = notes.groupBy(NoteCols.TWEET_ID).agg(
         F.sort_array(F.collect_list(F.struct(NoteCols.NOTE_ID, F.coalesce(F.col(NoteCols.SUMMARY), F.lit(""))
                                              .alias("s")))).getField("s").alias("summaries")
     )
-    schema = T.StructType([T.StructField(NoteCols.TWEET_ID, T.LongType()),
-                           T.StructField(NOTE_TOPIC, T.StringType())])
-    labelled = posts.mapInPandas(_label_posts, schema).where(F.col(NOTE_TOPIC).isNotNull())
+    schema = T.StructType([T.StructField(NoteCols.TWEET_ID, T.LongType()), T.StructField(TEXT, T.StringType()),
+                           T.StructField(SEED, T.StringType()),
+                           T.StructField(CONFLICTED, T.ArrayType(T.StringType()))])
+    return posts.mapInPandas(_label_posts, schema)
+
+
+def note_topics(notes: DataFrame, classifier: TopicClassifierConfig | None = None) -> DataFrame:
+    """noteId, noteTopic for notes on posts with a topic (others absent): seed-term topics,
+    extended by the classifier when `classifier` is given and enabled."""
+    posts = seed_labelled_posts(notes)
+    if classifier is not None and classifier.enabled:
+        labelled = classify_posts(posts, SEED_TERMS, classifier).withColumnRenamed(TOPIC, NOTE_TOPIC)
+    else:
+        labelled = posts.where(F.col(SEED).isNotNull()).select(NoteCols.TWEET_ID, F.col(SEED).alias(NOTE_TOPIC))
     return notes.select(NoteCols.NOTE_ID, NoteCols.TWEET_ID).join(labelled, on=NoteCols.TWEET_ID).select(
         NoteCols.NOTE_ID, NOTE_TOPIC)
 

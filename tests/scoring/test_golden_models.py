@@ -3,8 +3,8 @@
 The issue's bar, per model the golden outputs contain: status agreement at least the
 reference's own agreement between its two seeds minus 1 point. Run here beside Core:
 Expansion, ExpansionPlus, MultiGroup, the MF topic models, and the two Gaussian coverage
-models (final scoring on Core's prescoring, §5.5). The topic models see the seed-term topics only; on this set the reference's classifier
-assigns no other note to a scored topic, so every one of its topic notes is compared.
+models (final scoring on Core's prescoring, §5.5). Topics come from the seed terms and the
+topic classifier, as in the reference.
 """
 
 from __future__ import annotations
