@@ -78,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     spark = build_session("bench-scoring", master=args.master, conf={
         "spark.sql.shuffle.partitions": args.partitions, "spark.driver.memory": args.driver_memory})
     jvm_pid = int(spark.sparkContext._jvm.ProcessHandle.current().pid())
-    cfg = load_config([yaml.safe_load(DEFAULT_CONF.read_text()) or {}], args.set)
+    job_conf = yaml.safe_load(DEFAULT_CONF.read_text()) or {}
+    job_conf.pop("spark", None)  # session settings: this benchmark sets its own (--driver-memory, --partitions)
+    cfg = load_config([job_conf], args.set)
     data = Path(args.data)
     seconds: dict[str, float] = {}
     with PeakRss(jvm_pid) as rss, tempfile.TemporaryDirectory() as out:
