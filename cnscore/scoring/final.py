@@ -2,7 +2,8 @@
 
 Per-note estimates (frozen-rater MF refits, or the Gaussian scores for Gaussian models:
 `cnscore.scoring.note_estimators`): without high-volume raters, without correlated
-(quasi-clique) raters, on population-sampled ratings, and on all ratings; pseudo-rater bounds (the reference's extreme pseudo-raters, or the bootstrap option);
+(quasi-clique) raters, on population-sampled ratings, and on all ratings; pseudo-rater bounds
+(the reference's extreme pseudo-raters, or the bootstrap option);
 the low-diligence model's note intercepts; tag, Incorrect and sign statistics; then the status
 rules.
 """
