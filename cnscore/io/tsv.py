@@ -5,12 +5,14 @@
   `zipWithIndex` (header = line 1) and the layout from the header's field count
   (`cnscore.io.layouts`). Lines split on tab, no quoting (X's exports never quote).
 - One SQL projection classifies every line by its first problem (wrong field count, required
-  value empty, not a number, out of range, unknown enum value). Only "" means null: pandas'
-  "NA"/"null" tokens are not honoured, they would silently null an id.
+  value empty, not a number, out of range, unknown enum value); lines matching the layout's
+  clean-line pattern (`cnscore.io.clean_lines`) skip the per-field checks. Only "" means
+  null: pandas' "NA"/"null" tokens are not honoured, they would silently null an id.
 - Rows sharing a key (`layouts.KEYS`): exact duplicates (all canonical columns) are dropped and
-  counted; if distinct rows remain, all of them are bad ("conflicting_duplicate").
+  counted; if distinct rows remain, all of them are bad ("conflicting_duplicate"). A hash
+  aggregate over the keys finds repeated keys first; only their rows are sorted.
 - Bad rows fail the read (`InputValidationError`) or go to a quarantine frame. The classified
-  frame is persisted (text parsed once, counts in one aggregation): `ReadResult.release()`.
+  frame is persisted (counts in one aggregation): `ReadResult.release()`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from cnscore.io.clean_lines import clean_line_pattern
 from cnscore.io.layouts import KEYS, Layout, known_widths, layout_for
 from cnscore.schemas import ENUMS, INPUT_SCHEMAS, QUARANTINE
 
@@ -41,6 +44,8 @@ REASON_KINDS = (WRONG_FIELD_COUNT, REQUIRED_EMPTY, NOT_A_NUMBER, OUT_OF_RANGE, U
 REASON_KINDS += (CONFLICTING_DUPLICATE,)
 BAD_ROWS_MODES = ("fail", "quarantine")
 _MAX_EXAMPLES = 10
+# Up to this many repeated keys, only their rows are sorted (the keys are broadcast).
+_MAX_BROADCAST_KEYS = 100_000
 _INT_RE = r"^-?[0-9]+$"
 # Plain decimal / scientific only: Spark's cast would also take NaN, Infinity and "1d".
 _DBL_RE = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
@@ -194,8 +199,10 @@ def _parse_file(spark: SparkSession, file: str, kind: str, layout: Layout) -> Da
         problems.append(problem)
     detail = f"concat('expected {layout.width} fields, found ', CAST(size(_fields) AS STRING))"
     # Only a line's first problem is reported: after a missing tab every later column is off.
+    # Lines matching the clean-line pattern have no problem: their fields are not checked one by one.
     problem = (
-        f"CASE WHEN _raw = '' THEN NULL WHEN size(_fields) != {layout.width} "
+        f"CASE WHEN _raw RLIKE {_lit(clean_line_pattern(kind, layout))} THEN NULL "
+        f"WHEN _raw = '' THEN NULL WHEN size(_fields) != {layout.width} "
         f"THEN {_problem(WRONG_FIELD_COUNT, None, detail)} ELSE coalesce({', '.join(problems)}) END"
     )
     meta = ["_file", "_line", "_raw", "_raw = '' AS _blank", f"{problem} AS _problem"]
@@ -204,6 +211,35 @@ def _parse_file(spark: SparkSession, file: str, kind: str, layout: Layout) -> Da
 
 def _flag_duplicates(parsed: DataFrame, kind: str) -> DataFrame:
     """Add `_exact_dup`; distinct good rows sharing a key become conflicting duplicates."""
+    keys = list(KEYS[kind])
+    ok = "(_problem IS NULL AND NOT _blank)"
+    # Most inputs repeat no key. A hash aggregate over the key columns (a shuffle of the keys
+    # only) tells whether any does; only then are rows sorted whole, and only if few keys
+    # repeat just theirs. Rows with a null key are bad already and nobody's duplicate.
+    repeated = parsed.where(ok).groupBy(*keys).count().where("count > 1").select(*keys)
+    num_repeated = repeated.count()
+    if num_repeated == 0:
+        return _unique_keys(parsed)
+    if num_repeated > _MAX_BROADCAST_KEYS:
+        return _flag_repeated_keys(parsed, kind)
+    repeated = F.broadcast(repeated)
+    single = _unique_keys(parsed.join(repeated, keys, "left_anti").select(*parsed.columns))
+    shared = parsed.join(repeated, keys, "left_semi").select(*parsed.columns)
+    return single.unionByName(_flag_repeated_keys(shared, kind))
+
+
+def _unique_keys(parsed: DataFrame) -> DataFrame:
+    """`_flag_duplicates` on rows whose key is unique: none is a duplicate."""
+    return parsed.selectExpr(
+        *[c for c in parsed.columns if c != "_raw"],
+        "false AS _exact_dup",
+        # Raw text is only needed for quarantined rows; dropping it elsewhere shrinks the cache.
+        "CASE WHEN _problem IS NOT NULL THEN _raw END AS _raw",
+    )
+
+
+def _flag_repeated_keys(parsed: DataFrame, kind: str) -> DataFrame:
+    """`_flag_duplicates` on rows whose key repeats: sort them, compare neighbours."""
     keys = ", ".join(f"`{k}`" for k in KEYS[kind])
     row = "struct(" + ", ".join(f"`{f.name}`" for f in INPUT_SCHEMAS[kind].fields) + ")"
     ok = "(_problem IS NULL AND NOT _blank)"
@@ -219,10 +255,10 @@ def _flag_duplicates(parsed: DataFrame, kind: str) -> DataFrame:
     conflict = _problem(CONFLICTING_DUPLICATE, "+".join(KEYS[kind]), detail)
     is_conflict = f"{ok} AND NOT _exact_dup AND {firsts} > 1"
     return flagged.selectExpr(
-        *[c for c in flagged.columns if c not in ("_problem", "_raw")],
+        *[c for c in flagged.columns if c not in ("_problem", "_raw", "_exact_dup")],
+        "_exact_dup",
         f"CASE WHEN {is_conflict} THEN {conflict} ELSE _problem END AS _problem",
-        # Raw text is only needed for quarantined rows; dropping it elsewhere shrinks the cache.
-        f"CASE WHEN _problem IS NOT NULL OR {is_conflict} THEN _raw END AS _raw",
+        f"CASE WHEN _problem IS NOT NULL OR {is_conflict} THEN _raw END AS _raw",  # as in _unique_keys
     )
 
 

@@ -11,7 +11,7 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from cnscore.io import layouts
+from cnscore.io import layouts, tsv
 from cnscore.io.tsv import (
     CONFLICTING_DUPLICATE,
     NOT_A_NUMBER,
@@ -236,7 +236,15 @@ def test_bad_input_fails_naming_file_line_column(spark, tmp_path):
     assert "expected 35 fields, found 34" in message
 
 
-def test_bad_input_is_quarantined(spark, tmp_path):
+@pytest.fixture(params=["repeated keys broadcast", "all rows sorted"])
+def duplicate_path(request, monkeypatch):
+    """Both ways of flagging duplicates: few repeated keys (their rows sorted) and many."""
+    if request.param == "all rows sorted":
+        monkeypatch.setattr(tsv, "_MAX_BROADCAST_KEYS", 0)
+    return request.param
+
+
+def test_bad_input_is_quarantined(spark, tmp_path, duplicate_path):
     path, expected, rows = _bad_file(tmp_path)
     result = _read(spark, path, "ratings", "quarantine")
     quarantined = result.quarantine.collect()
@@ -253,7 +261,7 @@ def test_bad_input_is_quarantined(spark, tmp_path):
     result.release()
 
 
-def test_exact_duplicates_dropped_and_counted(spark, tmp_path):
+def test_exact_duplicates_dropped_and_counted(spark, tmp_path, duplicate_path):
     dup = _rating(noteId=7, raterParticipantId="C", helpfulnessLevel="")
     path = _write(tmp_path / "ratings-00000.tsv", RATINGS_HEADER,
                   _good_ratings() + [dup, "", dup, dup])
