@@ -9,7 +9,7 @@ import pytest
 
 from cnscore.config import ConfigError, MFConfig
 from cnscore.ids import densify_ratings
-from cnscore.mf.als import fit_mf
+from cnscore.mf.als import fit_mf, fit_notes_frozen
 from cnscore.mf.worker import use_worker
 from cnscore.preprocess import with_helpful_num
 from cnscore.synthetic import generate, to_spark
@@ -60,6 +60,23 @@ def test_warm_starts_match(dense):
         distributed = fit_mf(dense, BASE, **inits)
         in_worker = fit_mf(dense, replace(BASE, engine="worker"), **inits)
         _assert_same_fit(distributed, in_worker)
+
+
+@pytest.mark.parametrize("ratio", [None, 3.0])
+def test_frozen_refit_in_memory_equals_distributed(dense, ratio):
+    """Final scoring's refit with raters frozen (and the per-note loss ratio): same notes."""
+    fit = fit_mf(dense, BASE)
+    # Some raters left out: their ratings must not be used by either engine.
+    raters = fit.raters.where("raterIdx % 7 != 0")
+    cfg = replace(BASE, rating_per_note_loss_ratio=ratio)
+    distributed = fit_notes_frozen(dense, raters, fit.global_intercept, cfg)
+    in_memory = fit_notes_frozen(dense, raters, fit.global_intercept, replace(cfg, engine="auto"))
+    assert in_memory.num_ratings == distributed.num_ratings < fit.num_ratings
+    assert (in_memory.num_notes, in_memory.num_raters) == (distributed.num_notes, distributed.num_raters)
+    assert in_memory.objective == pytest.approx(distributed.objective, rel=1e-9)
+    x, y = (_table(r.notes, "noteIdx", ["intercept", "factor1"]) for r in (distributed, in_memory))
+    np.testing.assert_array_equal(x.noteIdx, y.noteIdx)
+    np.testing.assert_allclose(x[["intercept", "factor1"]], y[["intercept", "factor1"]], rtol=0, atol=1e-9)
 
 
 def test_auto_picks_the_worker_up_to_the_size_limit(dense):

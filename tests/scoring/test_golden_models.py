@@ -13,16 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.scoring.test_golden_pipeline import _run
-
 MODELS = ("expansion", "expansionPlus", "multiGroup", "topic", "gaussian", "gaussianCoreWithTopics")
 
 
 @pytest.fixture(scope="module")
-def multi_run(spark, shared_dir, tmp_path_factory):
-    golden = shared_dir / "data/golden/synthetic-30k"
-    out = _run(golden, tmp_path_factory.mktemp("syn30k_models"), 1795305600000,
-               "--set", "models.run=[core,expansion,expansion_plus,multi_group,topic,gaussian]")
+def multi_run(synthetic_run):
+    """The synthetic-30k job with every model (tests/scoring/conftest.py), its scored notes."""
+    golden, out = synthetic_run
     return golden, pd.read_parquet(out / "tables" / "scored_notes")
 
 
