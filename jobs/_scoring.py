@@ -56,7 +56,8 @@ def run_scoring(spark: SparkSession, phase: str, tables: dict[str, DataFrame], c
     if "notes" not in tables:
         raise SystemExit("scoring needs --notes as well as --ratings")
     epoch = epoch_millis if epoch_millis is not None else _latest_rating_millis(tables)
-    flags = _flags(spark, outdir, cfg, rater_flags) if read_flags else None
+    # Flags passed in are used either way; read_flags only allows reading them from OUT.
+    flags = _flags(spark, outdir, cfg, rater_flags) if read_flags else rater_flags
     seconds: dict[str, float] = {}
     started = time.time()
     specs = selected_models(cfg)

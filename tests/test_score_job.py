@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from deltalake import DeltaTable
 
+from cnscore.config import ScoreConfig
 from jobs import score
 
 REPO = Path(__file__).resolve().parents[1]
@@ -147,6 +148,24 @@ def test_prescoring_and_final_as_separate_phases_match_one_run(scored_run, tmp_p
     assert list(split.noteId) == list(whole.noteId)
     assert list(split.ratingStatus) == list(whole.ratingStatus)
     np.testing.assert_allclose(split.internalNoteIntercept, whole.internalNoteIntercept, atol=1e-12)
+
+
+def test_rater_flags_passed_in_reach_the_models(monkeypatch, tmp_path):
+    """The benchmark passes coordination's flags without a table to read them from."""
+    from jobs import _scoring
+
+    seen = {}
+
+    def capture(tables, specs, mf, coordination, *, rater_flags, parallelism):
+        seen["flags"] = rater_flags
+        raise StopIteration
+
+    monkeypatch.setattr(_scoring, "run_models", capture)
+    for read_flags in (False, True):
+        with pytest.raises(StopIteration):
+            _scoring.run_scoring(None, "all", {"notes": None, "ratings": None}, ScoreConfig(),
+                                 str(tmp_path), epoch_millis=1, rater_flags="FLAGS", read_flags=read_flags)
+        assert seen.pop("flags") == "FLAGS", read_flags
 
 
 def test_final_phase_without_prescoring_says_so(tmp_path):
