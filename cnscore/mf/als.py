@@ -220,37 +220,6 @@ def fit_mf(
     return result
 
 
-def _frozen_in_memory(ratings: DataFrame, raters: DataFrame, rater_cols: list[str], global_intercept: float,
-                      cfg: MFConfig) -> MFResult:
-    """fit_notes_frozen for a fit small enough for one machine (mf.engine auto or worker): the
-    ratings are collected once and solved with numpy, instead of five Spark jobs of setup."""
-    frame = ratings.select(RATER, NOTE, LABEL).toPandas()
-    params = raters.select(*rater_cols).toPandas()
-    frame = frame[frame[RATER].isin(params[RATER])]
-    if frame.empty:
-        raise ValueError("no ratings to fit")
-    problem = LocalProblem(frame[RATER].to_numpy(), frame[NOTE].to_numpy(), frame[LABEL].to_numpy(), cfg)
-    params = params[params[RATER].isin(problem.present[RATER])]
-    notes = problem.solve(NOTE, params, global_intercept)
-    sse = float(notes["sse"].sum())
-    objective = sweep_objective(problem, notes, params, sse, global_intercept)
-    spark = ratings.sparkSession
-    cols = [NOTE, "intercept", *factor_cols("factor", cfg.num_factors)]
-    return MFResult(
-        notes=spark.createDataFrame(notes[cols], schema=param_schema(NOTE, cfg.num_factors)),
-        raters=raters,
-        global_intercept=global_intercept,
-        objective=objective,
-        train_mse=sse / problem.num_ratings,
-        sweeps=1,
-        converged=True,
-        history=(objective,),
-        num_ratings=problem.num_ratings,
-        num_notes=problem.num_notes,
-        num_raters=problem.num_raters,
-    )
-
-
 def _fit_in_worker(ratings: DataFrame, cfg: MFConfig, note_init: DataFrame | None,
                    rater_init: DataFrame | None, global_intercept_init: float | None) -> MFResult:
     """fit_mf's result from one pandas-UDF call (cfg.engine; cnscore.mf.worker)."""
