@@ -259,21 +259,7 @@ def fit_notes_frozen(
     used = problem.by_note.select(RATER).distinct()
     rater_params = raters.select(*rater_cols).join(used, on=RATER, how="left_semi").toPandas()
     notes = problem.solve(NOTE, rater_params, global_intercept)
-    sse = float(notes["sse"].sum())
-    objective = sweep_objective(problem, notes, rater_params, sse, global_intercept)
-    result = MFResult(
-        notes=problem.to_df(notes, NOTE),
-        raters=raters,
-        global_intercept=global_intercept,
-        objective=objective,
-        train_mse=sse / problem.num_ratings,
-        sweeps=1,
-        converged=True,
-        history=(objective,),
-        num_ratings=problem.num_ratings,
-        num_notes=problem.num_notes,
-        num_raters=problem.num_raters,
-    )
+    result = _frozen_result(problem, notes, rater_params, raters, global_intercept, problem.to_df(notes, NOTE))
     problem.release()
     return result
 
@@ -290,14 +276,20 @@ def _frozen_in_memory(ratings: DataFrame, raters: DataFrame, rater_cols: list[st
     problem = LocalProblem(frame[RATER].to_numpy(), frame[NOTE].to_numpy(), frame[LABEL].to_numpy(), cfg)
     params = params[params[RATER].isin(problem.present[RATER])]
     notes = problem.solve(NOTE, params, global_intercept)
-    sse = float(notes["sse"].sum())
-    objective = sweep_objective(problem, notes, params, sse, global_intercept)
-    spark = ratings.sparkSession
     cols = [NOTE, "intercept", *factor_cols("factor", cfg.num_factors)]
+    notes_df = ratings.sparkSession.createDataFrame(notes[cols], schema=param_schema(NOTE, cfg.num_factors))
+    return _frozen_result(problem, notes, params, raters, global_intercept, notes_df)
+
+
+def _frozen_result(problem, notes: pd.DataFrame, rater_params: pd.DataFrame, raters: DataFrame, mu: float,
+                   notes_df: DataFrame) -> MFResult:
+    """The MFResult of a frozen-rater solve (either engine's problem: counts, weights)."""
+    sse = float(notes["sse"].sum())
+    objective = sweep_objective(problem, notes, rater_params, sse, mu)
     return MFResult(
-        notes=spark.createDataFrame(notes[cols], schema=param_schema(NOTE, cfg.num_factors)),
+        notes=notes_df,
         raters=raters,
-        global_intercept=global_intercept,
+        global_intercept=mu,
         objective=objective,
         train_mse=sse / problem.num_ratings,
         sweeps=1,
