@@ -20,6 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 from cnscore.config import ScoreConfig
 from cnscore.scoring import persist
 from cnscore.scoring.final import score_final
+from cnscore.scoring.combine import model_notes_table
 from cnscore.scoring.multi_model import (SCORED, ModelOutcome, MultiRun, combine_outputs, combine_raters,
                                          model_runs_table, run_models)
 from cnscore.scoring.outputs import post_score
@@ -88,6 +89,7 @@ def run_scoring(spark: SparkSession, phase: str, tables: dict[str, DataFrame], c
                 "core_pseudo_bootstrap": final.pseudo_bootstrap}, outdir, cfg)
         multi = MultiRun((ModelOutcome(specs[0], SCORED, run=run),))
         seconds["final"] = time.time() - started
+    _write({"model_scored_notes": model_notes_table(multi)}, outdir, cfg)
     post_started = time.time()
     outputs = post_score(multi.core, tables, epoch, cfg.scoring, specs=multi.specs,
                          model_notes=combine_outputs(multi.outcomes, multi.core.history),

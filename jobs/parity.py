@@ -22,8 +22,9 @@ import pandas as pd
 from cnscore.config import ScoreConfig
 from cnscore.coordination.stage import run_coordination
 from cnscore.io.tsv import read_input
-from cnscore.scoring.pipeline import score_core
-from cnscore.scoring.settings import ScoringConfig
+from cnscore.scoring.models import single_role
+from cnscore.scoring.multi_model import run_models
+from jobs._models import load_models_file
 from jobs._session import build_session
 
 FILES = {"notes": "notes-00000.tsv", "ratings": "ratings-00000.tsv",
@@ -72,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     tables = {kind: read_input(spark, str(golden / "input" / name), kind).df for kind, name in FILES.items()}
     cfg = ScoreConfig()
     flags = run_coordination(tables['ratings'], tables['notes'], cfg.coordination).rater_flags
-    run = score_core(tables, cfg.mf, ScoringConfig(), cfg.coordination, rater_flags=flags)
+    core = single_role(load_models_file(), "core")  # Core as the job runs it (conf/models.yml)
+    run = run_models(tables, [core], cfg.mf, cfg.coordination, rater_flags=flags).core
     ours = run.scored_notes.select("noteId", "ratingStatus", "internalNoteIntercept", "internalNoteFactor1",
                                    "activeRules", "explanation", "lowDiligenceNoteIntercept").toPandas()
     seconds = time.time() - started

@@ -29,6 +29,7 @@ NOTE_ID, RATER_ID = RatingCols.NOTE_ID, RatingCols.RATER_ID
 NO_RATER_COLUMNS = ("core", "topic")
 FILTER_TAGS = "activeFilterTags"  # the scored_notes column is Core's tag-filter result
 SCORED, SKIPPED, FAILED, UNSUPPORTED = "scored", "skipped", "failed", "unsupported"
+SCORER_NAME, ROLE = "scorerName", "role"
 MODEL_RUNS_SCHEMA = ("scorerName string, role string, prefix string, state string, reason string, "
                      "notesOutput bigint, seconds double")
 
@@ -140,3 +141,13 @@ def model_runs_table(spark: SparkSession, run: MultiRun) -> DataFrame:
     rows = [(o.spec.name, o.spec.role, o.spec.prefix, o.state, o.reason, o.notes_output, float(o.seconds))
             for o in run.outcomes]
     return spark.createDataFrame(rows, MODEL_RUNS_SCHEMA)
+
+
+def model_notes_table(run: MultiRun) -> DataFrame:
+    """One row per (scored model, note it outputs): scorerName, role, then the model's own
+    note columns as its final scoring wrote them (internalNoteIntercept, ratingStatus,
+    activeRules, explanation, ...; columns one model lacks are null). Unlike scored_notes,
+    models sharing a prefix stay apart, so each group model's notes can be read alone."""
+    frames = [o.run.scored_notes.select(F.lit(o.spec.name).alias(SCORER_NAME),  # type: ignore[union-attr]
+                                        F.lit(o.spec.role).alias(ROLE), "*") for o in run.scored]
+    return reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)

@@ -200,12 +200,3 @@ def score_prepared(prepared: CoreInputs, mf: MFConfig, cfg: ScoringConfig, *, pr
     final = score_final(prepared.final_model, prepared.history, prepared.ids, pre, mf, cfg,
                         correlated_raters=prepared.correlated, gaussian=gaussian)
     return pre, final
-
-
-def score_core(tables: dict[str, DataFrame], mf: MFConfig, cfg: ScoringConfig, coordination: CoordinationConfig,
-               *, rater_flags: DataFrame | None = None, epoch_millis: int | None = None) -> CoreRun:
-    """Prescoring and final scoring of one MF model on the input tables (see prepare_core)."""
-    prepared = prepare_core(tables, cfg, coordination, rater_flags)
-    pre, final = score_prepared(prepared, mf, cfg)
-    return CoreRun(prepared.ratings, prepared.history, prepared.topics, pre, final, captured(final, prepared, cfg),
-                   prepared.ids)

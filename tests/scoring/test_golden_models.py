@@ -56,3 +56,26 @@ def test_topic_models_tell_topic_and_confidence_like_the_reference(multi_run):
     assert len(both) >= 0.95 * ref.topicRatingStatus.notna().sum()
     assert (both.noteTopic_x == both.noteTopic_y).all()
     assert (both.topicNoteConfident_x.astype(bool) == both.topicNoteConfident_y.astype(bool)).mean() >= 0.98
+
+
+def test_every_scored_model_keeps_its_own_notes(synthetic_run):
+    """model_scored_notes holds each scored model's notes apart (scorerName): as many as
+    model_runs says it output, with the intercepts and statuses scored_notes shows under its
+    prefix (models that share a prefix split that prefix's notes between them)."""
+    _, out = synthetic_run
+    tables = out / "tables"
+    runs = pd.read_parquet(tables / "model_runs")
+    per_model = pd.read_parquet(tables / "model_scored_notes")
+    scored = pd.read_parquet(tables / "scored_notes").set_index("noteId")
+    done = runs[runs.state == "scored"]
+    assert set(per_model.scorerName) == set(done.scorerName) and len(done) >= 7
+    counts = per_model.groupby("scorerName").size()
+    for row in done.itertuples():
+        assert counts.get(row.scorerName, 0) == row.notesOutput, row.scorerName
+    for prefix, members in done.groupby("prefix"):
+        notes = per_model[per_model.scorerName.isin(members.scorerName)].set_index("noteId")
+        assert notes.index.is_unique, prefix
+        shown = scored.loc[notes.index]
+        assert (notes.ratingStatus == shown[f"{prefix}RatingStatus"]).all(), prefix
+        np.testing.assert_allclose(notes.internalNoteIntercept, shown[f"{prefix}NoteIntercept"], atol=1e-12,
+                                   err_msg=prefix)

@@ -13,6 +13,10 @@ not) with the same outside ratings: the group model does not rate it Helpful, so
 
 Group 2 has three raters and two notes: too few ratings to score, so its model is skipped. A
 third group model fails on purpose; neither may cost group 1 its result.
+
+The core community's notes also test the Core pipeline itself (issue: bridging notes become
+Helpful, one-sided ones do not, bad ones Not Helpful; first-time Helpful notes wait in
+stabilisation), on the same run the job makes (`run_models`).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from cnscore.scoring.multi_model import (FAILED, SCORED, SKIPPED, combine_output
                                          run_isolated, run_models)
 from cnscore.scoring.outputs import post_score
 from cnscore.scoring.pipeline import prepare_shared
-from cnscore.scoring.status import CRH, FIRM_REJECT, NMR
+from cnscore.scoring.status import CRH, CRNH, FIRM_REJECT, NMR
 from cnscore.synthetic import conform_to_schema
 from jobs._models import load_models_file
 
@@ -40,6 +44,7 @@ DAY = 86_400_000
 MISLEADING = "MISINFORMED_OR_POTENTIALLY_MISLEADING"
 TARGET, CONTROL = 9_001, 9_002
 CORE_GROUP, SMALL_GROUP, TINY_GROUP, FAILING_GROUP = 13, 1, 2, 3
+KINDS = ("bridging", "one_sided", "bad")  # the kinds of `_Planted.community`, in note-id order
 OUTSIDE_NOT_HELPFUL = 5  # core raters' Not Helpful ratings on the target and control notes
 GROUP_NOT_HELPFUL = 3  # group members' Not Helpful ratings on the target
 SPECS = load_models_file(Path(__file__).resolve().parents[2] / "conf" / "models.yml")
@@ -80,7 +85,7 @@ class _Planted:
     def community(self, first_id: int, camps: tuple[list[str], list[str]], per_kind: int, per_note: int) -> None:
         """Bridging, one-sided and bad notes rated inside one community (its two camps)."""
         members = camps[0] + camps[1]
-        for k, kind in enumerate(("bridging", "one_sided", "bad")):
+        for k, kind in enumerate(KINDS):
             for j in range(per_kind):
                 note_id, created = first_id + 100 * k + j, NOW - 5 * DAY + j * 60_000
                 self.note(note_id, created)
@@ -163,6 +168,38 @@ def test_the_group_model_promotes_the_note_nobody_else_does(multi):
     assert target.finalRatingStatus == CRH
     assert target.decidedBy == "GroupModel01 (v1.1)"
     assert target.metaScorerActiveRules == "MetaInitialNMR (v1.0),CoreModel (v1.1),GroupModel01 (v1.1)"
+
+
+def _core_community(scored: pd.DataFrame) -> pd.DataFrame:
+    """The core community's notes (ids 1000 + 100 * kind + j) with their kind."""
+    notes = scored.loc[[n for n in scored.index if n < 5_000]].copy()
+    notes["kind"] = [KINDS[(n - 1_000) // 100] for n in notes.index]
+    return notes
+
+
+def test_core_makes_bridging_notes_helpful_and_one_sided_ones_not(multi):
+    _, scored, _ = multi
+    core = _core_community(scored)
+    status = {kind: group.coreRatingStatus for kind, group in core.groupby("kind")}
+    assert {kind: len(s) for kind, s in status.items()} == {kind: 15 for kind in KINDS}
+    assert (status["bridging"] == CRH).mean() >= 0.9
+    assert not (status["one_sided"] == CRH).any()
+    assert (status["bad"] == CRNH).mean() >= 0.9
+    mean = core.groupby("kind").coreNoteIntercept.mean()
+    assert mean["bridging"] > mean["one_sided"] + 0.2 > mean["bad"] + 0.2
+
+
+def test_new_helpful_notes_wait_in_stabilisation(multi):
+    """No status history: a note newly Helpful is NMR in its first run (reference §4.12)."""
+    _, scored, outputs = multi
+    core = _core_community(scored)
+    waiting = core[core.coreRatingStatus == CRH]
+    assert len(waiting) >= 10
+    assert (waiting.finalRatingStatus == NMR).all()
+    assert (waiting.decidedBy == "NmrDueToMinStableCrhTime (v1.0)").all()
+    assert (waiting.timestampMillisOfNmrDueToMinStableCrhTime == NOW).all()
+    history = outputs["note_status_history"].toPandas().set_index("noteId").loc[waiting.index]
+    assert (history.currentStatus == NMR).all()
 
 
 def test_a_note_the_group_does_not_like_stays_nmr(multi):
