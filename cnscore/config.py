@@ -28,6 +28,42 @@ def _finite_nonneg(obj: Any, *names: str) -> None:
 
 
 @dataclass(frozen=True)
+class NormalizedLoss:
+    """The normalized-loss refit (shared docs/reference.md §3.9; group 14's "expanded
+    consensus" trial): a second fit whose squared errors are weighted by
+    cnscore.mf.normalized_loss.rating_weights. Field names follow the reference's
+    NormalizedLossHyperparameters; every field is required (the reference has no defaults)."""
+
+    global_sign_norm: bool  # balance ratings by rater-factor sign over the whole fit
+    note_sign_alpha: float | None  # balance them within each note (alpha smooths); None: off
+    note_norm_exp: float  # times (note's total weight) ** exp; 0: off
+    rater_norm_exp: float  # times (rater's total weight) ** exp; 0: off
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.global_sign_norm, bool):
+            raise ConfigError(
+                f"normalized_loss.global_sign_norm must be true or false, got {self.global_sign_norm!r}")
+        _finite_nonneg(self, "note_sign_alpha")  # alpha + weight totals is a denominator
+        for name in ("note_norm_exp", "rater_norm_exp"):
+            if not math.isfinite(getattr(self, name)):
+                raise ConfigError(f"normalized_loss.{name} must be finite, got {getattr(self, name)}")
+
+    @staticmethod
+    def parse(value: Any, where: str = "mf.normalized_loss") -> NormalizedLoss | None:
+        """None, a NormalizedLoss, or one from a mapping (YAML, --set); unknown or missing keys
+        are ConfigErrors."""
+        if value is None or isinstance(value, NormalizedLoss):
+            return value
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where} must be a mapping, got {value!r}")
+        hints = {f.name: str(f.type) for f in fields(NormalizedLoss)}
+        unknown, missing = sorted(set(value) - set(hints)), sorted(set(hints) - set(value))
+        if unknown or missing:
+            raise ConfigError(f"{where}: unknown keys {unknown}, missing keys {missing}")
+        return NormalizedLoss(**{k: _coerce(f"{where}.{k}", v, hints[k]) for k, v in value.items()})
+
+
+@dataclass(frozen=True)
 class MFConfig:
     """Matrix factorization: model, regularization and the ALS loop."""
 
@@ -62,6 +98,10 @@ class MFConfig:
     # models such as group models) or "auto" (worker up to worker_max_ratings, else distributed).
     engine: Literal["distributed", "worker", "auto"] = "distributed"
     worker_max_ratings: int = 2_000_000  # about 100 MB of arrays in the worker's Python
+    # The normalized-loss refit (§3.9): every fit with this config runs twice, the second time
+    # with per-rating weights from the first fit's rater factors (cnscore.mf.normalized_loss).
+    # Models set it at the model level of conf/models.yml (ModelSpec.mf_config). None: off.
+    normalized_loss: NormalizedLoss | None = None
 
     def __post_init__(self) -> None:
         if self.num_factors < 1:
@@ -94,6 +134,10 @@ class MFConfig:
         _finite_nonneg(self, "qs_gamma_lambda")
         if self.diamond_lambda > 0 and self.num_factors != 1:
             raise ConfigError("MFConfig.diamond_lambda > 0 is supported only with num_factors=1")
+        object.__setattr__(self, "normalized_loss", NormalizedLoss.parse(self.normalized_loss))
+        if self.normalized_loss is not None and self.model != "standard":
+            # QS-MF's loop has no weighted form (and the reference never combined the two).
+            raise ConfigError("MFConfig.normalized_loss is supported only with model 'standard'")
 
 
 @dataclass(frozen=True)

@@ -163,6 +163,12 @@ ID_MAP = _fields([("entityId", STR, False), ("idx", INT, False)])
 MF_RATINGS = _fields(
     [("raterIdx", INT, False), ("noteIdx", INT, False), ("helpfulNum", DBL, False)]
 )
+# Optional engine input column: a weight (>= 0) on the rating's squared error. With it the fit
+# minimizes the weighted loss of the normalized-loss refit (§3.9, cnscore.mf.normalized_loss);
+# without it every rating weighs 1.
+MF_WEIGHT = "ratingWeight"
+MF_WEIGHTED_RATINGS = _fields([*((f.name, f.dataType, f.nullable) for f in MF_RATINGS.fields),
+                               (MF_WEIGHT, DBL, False)])
 
 
 class SchemaError(ValueError):

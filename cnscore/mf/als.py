@@ -13,6 +13,10 @@ exact block minimization (so the objective never increases):
    anyway, and a fresh parameter table per half-step cuts the lineage every time (cached,
    chained parameter tables made each sweep slower than the last). Driver memory is
    O(#notes + #raters), never O(#ratings).
+
+The problem (steps 1-3) is cnscore.mf.spark_problem.SparkProblem; small fits run the same loop in
+one worker instead (cnscore.mf.worker). Ratings may carry a weight per squared error
+(cnscore.schemas.MF_WEIGHT), which the normalized-loss refit uses (cnscore.mf.normalized_loss).
 """
 
 from __future__ import annotations
@@ -22,19 +26,16 @@ from dataclasses import dataclass
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from cnscore.columns import ParamCols, factor_cols
 from cnscore.config import MFConfig
 from cnscore.mf.init import random_params, warm_params, xavier_bound
 from cnscore.mf.local import LocalProblem
 from cnscore.mf.loop import sweep_objective
-from cnscore.mf.objective import PenaltyWeights, penalty_weights
 from cnscore.mf.qsmf import fit_problem
-from cnscore.mf.solve import solve_batch
+from cnscore.mf.spark_problem import SparkProblem, param_schema
 from cnscore.mf.worker import SIDE, params_of, run_in_worker, use_worker
-from cnscore.mf.stats import gamma_stats, sufficient_stats
-from cnscore.schemas import MF_RATINGS, validate_schema
+from cnscore.schemas import MF_RATINGS, MF_WEIGHT, MF_WEIGHTED_RATINGS, validate_schema
 
 NOTE, RATER, LABEL = ParamCols.NOTE_IDX, ParamCols.RATER_IDX, ParamCols.LABEL
 
@@ -47,112 +48,14 @@ class MFResult:
     notes: DataFrame
     raters: DataFrame
     global_intercept: float
-    objective: float  # the reference's loss: mean squared error + mean-form penalties
-    train_mse: float
+    objective: float  # the reference's loss: mean (weighted) squared error + mean-form penalties
+    train_mse: float  # plain mean squared error, weighted fit or not (the reference's train error)
     sweeps: int
     converged: bool
     history: tuple[float, ...]
     num_ratings: int
     num_notes: int
     num_raters: int
-
-
-def param_schema(key: str, num_factors: int) -> T.StructType:
-    """key (int), intercept, factor1..k (double)."""
-    return T.StructType(
-        [T.StructField(key, T.IntegerType(), False)]
-        + [
-            T.StructField(name, T.DoubleType(), False)
-            for name in ["intercept", *factor_cols("factor", num_factors)]
-        ]
-    )
-
-
-class SparkProblem:
-    """The ratings of one fit, partitioned and cached both ways, with their counts."""
-
-    def __init__(self, ratings: DataFrame, cfg: MFConfig, *, need_rater_side: bool = True):
-        self.cfg = cfg
-        self.spark = ratings.sparkSession
-        partitions = cfg.num_partitions or int(self.spark.conf.get("spark.sql.shuffle.partitions"))
-        base = ratings.select(RATER, NOTE, LABEL)
-        self.by_note = base.repartition(partitions, NOTE).persist()
-        self.by_rater = base.repartition(partitions, RATER).persist() if need_rater_side else None
-        row = self.by_note.agg(
-            F.count(F.lit(1)).alias("n"),
-            F.countDistinct(NOTE).alias("notes"),
-            F.countDistinct(RATER).alias("raters"),
-        ).first()
-        if not row["n"]:
-            raise ValueError("no ratings to fit")
-        self.num_ratings, self.num_notes, self.num_raters = row["n"], row["notes"], row["raters"]
-        self.weights: PenaltyWeights = penalty_weights(
-            cfg, self.num_ratings, self.num_notes, self.num_raters
-        )
-        self.gamma: pd.DataFrame | None = None  # QS-MF: raterIdx, gamma (None = standard MF)
-        self.gamma_weight = 0.0
-
-    def set_gamma(self, gamma: pd.DataFrame, weight: float) -> None:
-        """Fix every rater's quality sensitivity (QS-MF) for the following half-steps: the
-        ratings caches gain a `gamma` column (a broadcast join keeps their partitioning)."""
-        self.gamma, self.gamma_weight = gamma, weight
-        table = self.spark.createDataFrame(gamma[[RATER, "gamma"]], f"{RATER} int, gamma double")
-        old = (self.by_note, self.by_rater)
-        self.by_note, self.by_rater = (
-            df.select(RATER, NOTE, LABEL).join(F.broadcast(table), RATER, "left")
-            .withColumn("gamma", F.coalesce(F.col("gamma"), F.lit(1.0))).persist()
-            for df in old
-        )
-        for df in old:
-            df.unpersist()
-
-    def gamma_penalty(self) -> float:
-        """lambda_gamma * sum (gamma - 1)^2 in sum form (0 for standard MF)."""
-        if self.gamma is None:
-            return 0.0
-        return self.gamma_weight * float(((self.gamma["gamma"] - 1.0) ** 2).sum())
-
-    def gamma_stats(self, notes: pd.DataFrame, raters: pd.DataFrame, mu: float) -> pd.DataFrame:
-        """raterIdx, zi, ii for the closed-form gamma update (cnscore.mf.stats.gamma_stats)."""
-        stats = gamma_stats(
-            self.by_rater, self.to_df(notes, NOTE), self.to_df(raters, RATER),
-            label=LABEL, mu=mu, num_factors=self.cfg.num_factors,
-        )
-        return stats.toPandas().sort_values(RATER, ignore_index=True)
-
-    def to_df(self, params: pd.DataFrame, key: str) -> DataFrame:
-        """A parameter table as a DataFrame (QS-MF rater tables keep their `gamma`)."""
-        cols = [key, "intercept", *factor_cols("factor", self.cfg.num_factors)]
-        schema = param_schema(key, self.cfg.num_factors)
-        if "gamma" in params.columns:
-            cols.append("gamma")
-            schema = schema.add("gamma", T.DoubleType(), False)
-        return self.spark.createDataFrame(params[cols], schema=schema)
-
-    def solve(self, key: str, fixed: pd.DataFrame, mu: float) -> pd.DataFrame:
-        """One half-step: every `key` entity solved given the fixed side's parameters."""
-        is_note = key == NOTE
-        fixed_key = RATER if is_note else NOTE
-        stats = sufficient_stats(
-            self.by_note if is_note else self.by_rater,
-            self.to_df(fixed, fixed_key),
-            key=key,
-            fixed_key=fixed_key,
-            label=LABEL,
-            mu=mu,
-            num_factors=self.cfg.num_factors,
-            gamma="gamma" if self.gamma is not None else None,
-        )
-        weights = self.weights.note if is_note else self.weights.rater
-        # One row per entity comes back (Arrow); the batched numpy solve is milliseconds even
-        # for millions of entities, and the result is needed here for the next broadcast.
-        batch = stats.toPandas().sort_values(key, ignore_index=True)
-        return solve_batch(batch, key=key, num_factors=self.cfg.num_factors, weights=weights)
-
-    def release(self) -> None:
-        self.by_note.unpersist()
-        if self.by_rater is not None:
-            self.by_rater.unpersist()
 
 
 def initial_raters(problem: SparkProblem, init: DataFrame | None, cfg: MFConfig) -> pd.DataFrame:
@@ -180,8 +83,10 @@ def fit_mf(
     """Fit notes, raters and mu jointly by ALS.
 
     Args:
-        ratings: raterIdx, noteIdx, helpfulNum (cnscore.schemas.MF_RATINGS).
-        cfg: lambdas, loop limits, seed.
+        ratings: raterIdx, noteIdx, helpfulNum (cnscore.schemas.MF_RATINGS), optionally a
+            ratingWeight column (MF_WEIGHTED_RATINGS): then each squared error is weighted.
+        cfg: lambdas, loop limits, seed; with cfg.normalized_loss the fit runs the two rounds
+            of §3.9 (cnscore.mf.normalized_loss).
         note_init, rater_init: optional warm starts (idx key, intercept, factor1..k); entities
             missing from them start at 0, as in the reference.
         global_intercept_init: starting mu (default 0, as the reference).
@@ -189,7 +94,13 @@ def fit_mf(
     Returns:
         MFResult; the factor signs follow the reference's rule when cfg.flip_factors.
     """
-    validate_schema(ratings, MF_RATINGS, where="fit_mf")
+    schema = MF_WEIGHTED_RATINGS if MF_WEIGHT in ratings.columns else MF_RATINGS
+    validate_schema(ratings, schema, where="fit_mf")
+    if cfg.normalized_loss is not None:
+        from cnscore.mf.normalized_loss import fit_two_rounds  # imported here: it calls fit_mf
+
+        return fit_two_rounds(ratings, cfg, note_init=note_init, rater_init=rater_init,
+                              global_intercept_init=global_intercept_init)
     if use_worker(ratings, cfg):
         return _fit_in_worker(ratings, cfg, note_init, rater_init, global_intercept_init)
     problem = SparkProblem(ratings, cfg)
@@ -208,7 +119,7 @@ def fit_mf(
         raters=problem.to_df(fitted.raters, RATER),
         global_intercept=outcome.mu,
         objective=fitted.objective,
-        train_mse=outcome.sse / problem.num_ratings,
+        train_mse=problem.train_sse(outcome) / problem.num_ratings,
         sweeps=fitted.sweeps,
         converged=outcome.converged,
         history=outcome.history,
@@ -248,9 +159,17 @@ def fit_notes_frozen(
 
     With raters frozen the objective separates by note (reference §3.7): one ridge system per
     note, penalized by rho * lambda when cfg.rating_per_note_loss_ratio = rho is set. Ratings
-    by raters absent from `raters` are not used (they have no parameters).
+    by raters absent from `raters` are not used (they have no parameters). With
+    cfg.normalized_loss, the reference's second round refits raters and mu too
+    (cnscore.mf.normalized_loss.refit_final).
     """
     validate_schema(ratings, MF_RATINGS, where="fit_notes_frozen")
+    if MF_WEIGHT in ratings.columns:
+        raise ValueError("fit_notes_frozen takes unweighted ratings (a normalized loss weighs its own refit)")
+    if cfg.normalized_loss is not None:
+        from cnscore.mf.normalized_loss import refit_final  # imported here: it calls fit_mf
+
+        return refit_final(ratings, raters, cfg)
     rater_cols = [RATER, "intercept", *factor_cols("factor", cfg.num_factors)]
     if use_worker(ratings, cfg):
         return _frozen_in_memory(ratings, raters, rater_cols, global_intercept, cfg)

@@ -22,9 +22,11 @@ NOTE, RATER = ParamCols.NOTE_IDX, ParamCols.RATER_IDX
 
 
 class LocalProblem:
-    """Ratings as three aligned arrays (dense non-negative int ids, float labels)."""
+    """Ratings as three aligned arrays (dense non-negative int ids, float labels), plus an
+    optional fourth: each rating's weight on its squared error (None: every rating weighs 1)."""
 
-    def __init__(self, rater: np.ndarray, note: np.ndarray, label: np.ndarray, cfg: MFConfig):
+    def __init__(self, rater: np.ndarray, note: np.ndarray, label: np.ndarray, cfg: MFConfig,
+                 weight: np.ndarray | None = None):
         if not len(label):
             raise ValueError("no ratings to fit")
         self.cfg = cfg
@@ -32,9 +34,12 @@ class LocalProblem:
         self.label = np.asarray(label, float)
         self.present = {key: np.unique(ids) for key, ids in self.ids.items()}
         self.num_ratings = len(self.label)
+        self.rating_weight = None if weight is None else check_rating_weights(np.asarray(weight, float), cfg)
+        # The loop's intercept shift needs sum w (= N unweighted, kept as the same int).
+        self.total_weight = self.num_ratings if weight is None else float(self.rating_weight.sum())
         self.num_notes, self.num_raters = len(self.present[NOTE]), len(self.present[RATER])
         self.weights = penalty_weights(cfg, self.num_ratings, self.num_notes, self.num_raters)
-        self.gamma: pd.DataFrame | None = None  # QS-MF (see cnscore.mf.als.SparkProblem.set_gamma)
+        self.gamma: pd.DataFrame | None = None  # QS-MF (see cnscore.mf.spark_problem.SparkProblem.set_gamma)
         self.gamma_weight = 0.0
         self._rating_gamma = np.ones(self.num_ratings)
 
@@ -76,16 +81,38 @@ class LocalProblem:
         y = self.label - mu - (gathered[:, 0] if key == NOTE else coef * gathered[:, 0])
         x = np.column_stack([coef if key == NOTE else np.ones(self.num_ratings), gathered[:, 1:]])
         keys, n_keys = self.ids[key], int(self.ids[key].max()) + 1
-        present = self.present[key]
+        present, w = self.present[key], self.rating_weight
+
+        def total(term: np.ndarray) -> np.ndarray:  # unweighted: the exact same sums as ever
+            return np.bincount(keys, term if w is None else w * term, n_keys)[present]
+
         gram_names, rhs_names = stat_names(k)
         stats = {key: present}
         for i, j, name in gram_names:
-            stats[name] = np.bincount(keys, x[:, i] * x[:, j], n_keys)[present]
+            stats[name] = total(x[:, i] * x[:, j])
         for i, name in enumerate(rhs_names):
-            stats[name] = np.bincount(keys, y * x[:, i], n_keys)[present]
-        stats["yy"] = np.bincount(keys, y * y, n_keys)[present]
+            stats[name] = total(y * x[:, i])
+        stats["yy"] = total(y * y)
         weights = self.weights.note if key == NOTE else self.weights.rater
         return solve_batch(pd.DataFrame(stats), key=key, num_factors=k, weights=weights)
+
+    def train_sse(self, outcome) -> float:
+        """The plain sum of squared errors at a fit's solution (the loop's SSE is weighted when
+        the ratings are)."""
+        if self.rating_weight is None:
+            return outcome.sse
+        note_p, rater_p = self._gather(outcome.notes, NOTE), self._gather(outcome.raters, RATER)
+        pred = outcome.mu + note_p[:, 0] + rater_p[:, 0] + np.sum(note_p[:, 1:] * rater_p[:, 1:], axis=1)
+        return float(np.sum((self.label - pred) ** 2))
+
+
+def check_rating_weights(weight: np.ndarray, cfg: MFConfig) -> np.ndarray:
+    """Rating weights must be finite and >= 0, and the weighted loss exists for standard MF only."""
+    if cfg.model != "standard":
+        raise ValueError("rating weights are supported only with MFConfig.model 'standard'")
+    if not (np.all(np.isfinite(weight)) and np.all(weight >= 0)):
+        raise ValueError("rating weights must be finite and >= 0")
+    return weight
 
 
 @dataclass(frozen=True)

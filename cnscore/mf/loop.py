@@ -1,6 +1,8 @@
 """The ALS sweep loop, shared by the Spark engine (cnscore.mf.als) and the in-memory one
-(cnscore.mf.local): both give it a "problem" with `cfg`, `weights`, `num_ratings` and
-`solve(key, fixed_params, mu) -> solved` (pandas: key, intercept, factor1..k, sse, res)."""
+(cnscore.mf.local): both give it a "problem" with `cfg`, `weights`, `num_ratings`,
+`total_weight` (the sum of rating weights; num_ratings when unweighted) and
+`solve(key, fixed_params, mu) -> solved` (pandas: key, intercept, factor1..k, sse, res; with rating
+weights, sse and res are weighted sums)."""
 
 from __future__ import annotations
 
@@ -36,7 +38,10 @@ def _shift_intercepts(problem, notes, raters, mu: float) -> tuple[float, float]:
     Updates `notes` and `raters` in place; returns the new SSE and mu. The SSE moves by an exact
     quadratic in the total shift, so no extra pass over the ratings is needed.
     """
-    n, w = problem.num_ratings, problem.weights
+    # With rating weights every squared error is weighted, so a shift s moves the SSE by
+    # -2 s sum(w e) + s^2 sum(w): the rating count becomes the total weight here (only here:
+    # the penalties keep their N-based sum form, as the reference's mean over ratings does).
+    n, w = problem.total_weight, problem.weights
     sse, residual = float(raters["sse"].sum()), float(raters["res"].sum())
     fit_mu = problem.cfg.fit_global_intercept
     # With QS-MF's gamma, a shift of all note intercepts is not uniform across ratings, so only

@@ -24,6 +24,7 @@ from cnscore.config import MFConfig
 from cnscore.mf.init import random_params, warm_params, xavier_bound
 from cnscore.mf.local import LocalProblem
 from cnscore.mf.qsmf import fit_problem
+from cnscore.schemas import MF_WEIGHT
 
 NOTE, RATER, LABEL = ParamCols.NOTE_IDX, ParamCols.RATER_IDX, ParamCols.LABEL
 SIDE, IDX = "side", "idx"  # output rows: side "note" / "rater" / "meta"
@@ -69,7 +70,8 @@ def with_initial_params(ratings: DataFrame, cfg: MFConfig, *, note_init: DataFra
         init = random_params(entities, key=RATER, side="rater", num_factors=k, seed=cfg.seed, bound=bound)
     names = ["intercept", *factor_cols("factor", k)]
     renamed = init.select(side, *[F.col(n).alias(INIT + n) for n in names])
-    return ratings.select(RATER, NOTE, LABEL).join(renamed, on=side), side, scale_later
+    weight = [MF_WEIGHT] if MF_WEIGHT in ratings.columns else []  # a weighted fit's weights
+    return ratings.select(RATER, NOTE, LABEL, *weight).join(renamed, on=side), side, scale_later
 
 
 def _start(pdf: pd.DataFrame, side: str, k: int) -> pd.DataFrame:
@@ -88,15 +90,18 @@ def _rows(params: pd.DataFrame, key: str, side: str, k: int) -> pd.DataFrame:
 def fit_in_worker(pdf: pd.DataFrame, cfg: MFConfig, side: str, scale_later: bool, mu: float) -> pd.DataFrame:
     """The pandas-UDF body: one model's ratings in, note/rater/meta rows out."""
     k = cfg.num_factors
-    problem = LocalProblem(pdf[RATER].to_numpy(), pdf[NOTE].to_numpy(), pdf[LABEL].to_numpy(), cfg)
+    weight = pdf[MF_WEIGHT].to_numpy() if MF_WEIGHT in pdf.columns else None
+    problem = LocalProblem(pdf[RATER].to_numpy(), pdf[NOTE].to_numpy(), pdf[LABEL].to_numpy(), cfg, weight)
     start = _start(pdf, side, k)
     if scale_later:
         start[factor_cols("factor", k)] *= xavier_bound(problem.num_raters, k)
     raters = problem.solve(RATER, start, mu) if side == NOTE else start
     fitted = fit_problem(problem, raters, mu)
     outcome = fitted.outcome
+    # "sse" is the plain squared error (the train MSE's numerator), also for weighted fits.
     meta = pd.DataFrame({SIDE: ["meta"], IDX: [-1], "mu": [outcome.mu], "objective": [fitted.objective],
-                         "sse": [outcome.sse], "sweeps": [fitted.sweeps], "converged": [outcome.converged],
+                         "sse": [problem.train_sse(outcome)], "sweeps": [fitted.sweeps],
+                         "converged": [outcome.converged],
                          "history": [list(outcome.history)], "num_ratings": [problem.num_ratings],
                          "num_notes": [problem.num_notes], "num_raters": [problem.num_raters]})
     out = pd.concat([_rows(outcome.notes, NOTE, "note", k), _rows(fitted.raters, RATER, "rater", k), meta],

@@ -41,7 +41,7 @@ POPULATION_SAMPLED = "POPULATION_SAMPLED"
 @dataclass(frozen=True)
 class FinalResult:
     scored_notes: DataFrame  # one row per note the model outputs: params, stats, status, explanation
-    final_raters: DataFrame  # raters whose (frozen) parameters were used
+    final_raters: DataFrame  # raters whose parameters were used (frozen, or refitted by a normalized loss)
     pseudo_bounds: DataFrame  # noteId and the pseudo-rater min/median/max/refit_orig columns
     final_round_ratings: int
     pseudo_bootstrap: DataFrame  # noteId and the bootstrap LCB/UCB/mean/runs (empty unless in bootstrap mode)
@@ -91,18 +91,20 @@ def score_final(ratings: DataFrame, history: DataFrame, ids: IdSpace, pre: Presc
                                         "internalNoteInterceptPopulationSampled"))
 
     selected = final_round_ratings(ratings, pre).persist()
-    raters = pre.second_round.raters.join(selected.select(RATER_ID).distinct(), RATER_ID, "left_semi").persist()
-    notes = estimator.notes(selected, final_cfg)
+    fitted = estimator.final_fit(selected, final_cfg)
+    # The prescoring raters, or a normalized-loss refit's: the reference's note stats and rater
+    # output read the final fit's raters.
+    raters = fitted.raters.join(selected.select(RATER_ID).distinct(), RATER_ID, "left_semi").persist()
+    notes, mu = fitted.notes, fitted.global_intercept
     spark = notes.sparkSession
     bounds = spark.createDataFrame([], f"{NOTE_ID} bigint")
     bootstrap = spark.createDataFrame([], BOOTSTRAP_SCHEMA)
     # The mode picks one pseudo-rater stage; both tables are always returned, empty when not run.
     if cfg.uses_bootstrap:
-        bootstrap = bootstrap_bounds(selected, ids, raters, pre.second_round.global_intercept, mf,
-                                     cfg.pseudo_bootstrap).localCheckpoint()
+        bootstrap = bootstrap_bounds(selected, ids, raters, mu, mf, cfg.pseudo_bootstrap).localCheckpoint()
         notes = notes.join(bootstrap, NOTE_ID, "left")
     elif cfg.pseudo_raters:
-        bounds = pseudo_rater_bounds(selected, ids, raters, pre.second_round.global_intercept, mf).localCheckpoint()
+        bounds = pseudo_rater_bounds(selected, ids, raters, mu, mf).localCheckpoint()
         notes = notes.join(bounds, NOTE_ID, "left")
     for table in extra:
         notes = notes.join(table, NOTE_ID, "left")

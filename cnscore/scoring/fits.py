@@ -2,7 +2,8 @@
 
 Every fit of the pipeline (stable init, rounds 1 and 2, the frozen-rater final fits and the
 pseudo-rater refits) goes through here, so ids are densified once and the tables carry both
-the public id and the dense index.
+the public id and the dense index. A normalized loss in the MFConfig (§3.9) makes a fit the two
+rounds of cnscore.mf.normalized_loss.
 """
 
 from __future__ import annotations
@@ -111,7 +112,11 @@ def fit(ratings: DataFrame, ids: IdSpace, cfg: MFConfig, init: ModelParams | Non
 
 def fit_frozen(ratings: DataFrame, ids: IdSpace, raters: DataFrame, global_intercept: float,
                cfg: MFConfig) -> ModelParams:
-    """Notes solved exactly with raters and mu fixed (ratings by raters without params unused)."""
+    """Notes solved exactly with raters and mu fixed (ratings by raters without params unused).
+
+    With cfg.normalized_loss the reference's second round trains raters and mu again
+    (cnscore.mf.normalized_loss.refit_final): the result then carries the refitted raters and mu.
+    """
     k = cfg.num_factors
     result = fit_notes_frozen(mf_input(ratings), rater_engine_params(raters, k), global_intercept, cfg)
-    return _wrap(result, ids, k, raters=raters)
+    return _wrap(result, ids, k, raters=raters if cfg.normalized_loss is None else None)

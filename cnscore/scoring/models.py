@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from cnscore.config import ConfigError, MFConfig, _coerce
+from cnscore.config import ConfigError, MFConfig, NormalizedLoss, _coerce
 from cnscore.scoring.gaussian_kernel import GaussianConfig
 from cnscore.scoring.settings import ScoringConfig
 
@@ -72,15 +72,6 @@ class PopulationSampledGuard:
 
 
 @dataclass(frozen=True)
-class NormalizedLoss:
-    """Normalized-loss refit hyperparameters (§3.9, group 14)."""
-    global_sign_norm: bool
-    note_sign_alpha: float | None
-    note_norm_exp: float
-    rater_norm_exp: float
-
-
-@dataclass(frozen=True)
 class ModelSpec:
     """One scoring model: who it rates, how it scores, and which meta rules it feeds."""
     name: str
@@ -131,8 +122,10 @@ class ModelSpec:
         return None if self.demote_rule is None else f"{self.demote_rule} ({self.version})"
 
     def mf_config(self, base: MFConfig) -> MFConfig:
-        """The score job's MF settings with this model's overrides (lambdas, μ)."""
-        return dataclasses.replace(base, **dict(self.mf_overrides))
+        """The score job's MF settings with this model's overrides (lambdas, μ, and its
+        normalized loss when it has one: every MF fit of the model then runs the §3.9 rounds)."""
+        extra = {} if self.normalized_loss is None else {"normalized_loss": self.normalized_loss}
+        return dataclasses.replace(base, **dict(self.mf_overrides), **extra)
 
 
 def load_models(mapping: Mapping[str, Any], *, base: ScoringConfig | None = None) -> list[ModelSpec]:
@@ -206,6 +199,10 @@ def _spec(entry: Any, sets: Mapping[str, tuple[int, ...]], base: ScoringConfig, 
     overrides_mf = tuple(sorted((k, getattr(mf_checked, k)) for k in mf))
     spec = ModelSpec(**kwargs, scoring=scoring, selection=selection, mf_overrides=overrides_mf)
     _check_role(spec, where)
+    try:  # combined MF settings (e.g. a normalized loss with QS-MF) fail at load time too
+        spec.mf_config(mf_checked)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
     return spec
 
 
@@ -254,6 +251,8 @@ def _check_role(spec: ModelSpec, where: str) -> None:
         (spec.population_sampled is not None and role != "core", "population_sampled is for the core model"),
         (role in _NEEDS_RULE and spec.rule is None, f"role {role} needs a meta `rule`"),
         (role == "reputation" and bool(spec.rule or spec.lockable), "reputation models take no meta rule"),
+        (spec.normalized_loss is not None and "normalized_loss" in dict(spec.mf_overrides),
+         "set normalized_loss at the model level or under mf, not both"),
     ]
     for failed, message in problems:
         if failed:

@@ -5,8 +5,10 @@ Each model of conf/models.yml (a ModelSpec) whose role and algorithms the pipeli
 runs the Core pipeline with its own ScoringConfig: its rating selection, its thresholds, its
 capture threshold, and for group models the eligibility of `cnscore.scoring.groups`. The
 inputs (preprocessing, post selection, topics) are prepared once for all of them. Models the
-pipeline does not implement yet (reputation, normalized loss) are skipped with a log line;
-their columns stay null. Decisions branch on configured fields, never on names.
+pipeline does not implement yet (reputation) are skipped with a log line; their columns stay
+null. A model with a normalized loss (group 14, §3.9) runs like the others: its MFConfig makes
+each of its MF fits two rounds (cnscore.mf.normalized_loss). Decisions branch on configured
+fields, never on names.
 Topic models (use_reputation false) score every rater's ratings on their topic's notes.
 Models whose final algorithm is Gaussian score with the Gaussian scorer (§5.5) on their own MF
 prescoring, or on Core's (prescoring "core": the Gaussian coverage models), in an id space that
@@ -78,8 +80,10 @@ def unsupported_reason(spec: ModelSpec) -> str | None:
         return f"role {spec.role} is not implemented"
     if (spec.prescoring, spec.final) not in SUPPORTED_ALGORITHMS:
         return f"{spec.prescoring} prescoring / {spec.final} final scoring is not implemented"
-    if spec.normalized_loss is not None:
-        return "the normalized-loss refit (§3.9) is not implemented"
+    if spec.normalized_loss is not None and (spec.prescoring, spec.final) != ("mf", "mf"):
+        # The reference's normalized loss lives in its MF class; Gaussian and Core-reusing models
+        # have no such fit of their own to weigh.
+        return "the normalized loss (§3.9) is implemented for MF prescoring and MF final scoring only"
     return None
 
 

@@ -29,6 +29,17 @@ NUM_FINAL_ROUND_RATINGS = "numFinalRoundRatings"
 
 
 @dataclass(frozen=True)
+class FinalFit:
+    """The main final-scoring estimate: notes (noteId, internalNoteIntercept,
+    internalNoteFactor1) and the raters and mu that go with them: the prescoring ones, except
+    after a normalized-loss refit (§3.9), which trains raters and mu again."""
+
+    notes: DataFrame
+    raters: DataFrame
+    global_intercept: float
+
+
+@dataclass(frozen=True)
 class FrozenMF:
     """The MF refit with raters and mu frozen at their prescoring values (§3.7)."""
 
@@ -45,9 +56,14 @@ class FrozenMF:
 
     def notes(self, selected: DataFrame, cfg: MFConfig) -> DataFrame:
         """noteId, internalNoteIntercept, internalNoteFactor1 of a refit on these ratings."""
+        return self.final_fit(selected, cfg).notes
+
+    def final_fit(self, selected: DataFrame, cfg: MFConfig) -> FinalFit:
+        """The refit's notes with its raters and mu (the frozen prescoring ones, unless
+        cfg.normalized_loss refits them)."""
         second = self.pre.second_round
         fitted = fit_frozen(selected, self.ids, second.raters, second.global_intercept, cfg)
-        return fitted.notes.select(NOTE_ID, INTERCEPT, FACTOR)
+        return FinalFit(fitted.notes.select(NOTE_ID, INTERCEPT, FACTOR), fitted.raters, fitted.global_intercept)
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,11 @@ class Gaussian:
         return (self._scores(selected).join(mf, NOTE_ID, "left")
                 .select(NOTE_ID, INTERCEPT, F.coalesce(_MF_FACTOR, FACTOR).alias(FACTOR))
                 .localCheckpoint(eager=True))
+
+    def final_fit(self, selected: DataFrame, cfg: MFConfig) -> FinalFit:
+        """The Gaussian notes with the prescoring raters and mu."""
+        second = self.pre.second_round
+        return FinalFit(self.notes(selected, cfg), second.raters, second.global_intercept)
 
     def final_round_counts(self, ratings: DataFrame) -> DataFrame | None:
         """noteId, numFinalRoundRatings: the model's ratings by every rater of the prescoring's

@@ -68,7 +68,9 @@ def first_round_fit(training: DataFrame, ids: IdSpace, mf: MFConfig, cfg: Scorin
     if cfg.stable_init:
         subset = stable_init_ratings(training, cfg).persist()
         if subset.limit(1).count():
-            init = fit(subset, ids, mf)
+            # The reference fits the subset with a copy of the model's MF that drops the normalized
+            # loss (get_new_mf_with_same_args): one plain round there.
+            init = fit(subset, ids, dataclasses.replace(mf, normalized_loss=None))
             log.info("stable init: %d ratings, %d sweeps", init.result.num_ratings, init.result.sweeps)
             params = fit(training, ids, mf, init=init, global_intercept=init.global_intercept)
             subset.unpersist()

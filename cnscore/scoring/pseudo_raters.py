@@ -75,7 +75,10 @@ def refit_notes(ratings: DataFrame, ids: IdSpace, raters: DataFrame, global_inte
                 ratio: float) -> DataFrame:
     """noteId, internalNoteIntercept, internalNoteFactor1 from a frozen-rater refit whose notes are
     penalized by lambda * ratio (the refit's own ratings per note)."""
-    refit_cfg = dataclasses.replace(cfg, rating_per_note_loss_ratio=ratio, flip_factors=False)
+    # The reference's pseudo-rater refits run on a copy of the model's MF without its normalized
+    # loss (get_new_mf_with_same_args): frozen one-round refits, whatever the model.
+    refit_cfg = dataclasses.replace(cfg, rating_per_note_loss_ratio=ratio, flip_factors=False,
+                                    normalized_loss=None)
     return fit_frozen(ratings, ids, raters, global_intercept, refit_cfg).notes.select(
         NOTE_ID, P.NOTE_INTERCEPT, "internalNoteFactor1")
 

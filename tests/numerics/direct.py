@@ -1,5 +1,6 @@
 """An independent, full-batch statement of the reference objective (shared docs/reference.md
-§3.2, mean form), with its gradient, for checking the ALS engine with scipy."""
+§3.2, mean form), with its gradient, for checking the ALS engine with scipy. Optional rating
+weights give the normalized loss's objective (§3.9): mean(w * err^2) + the same penalties."""
 
 from __future__ import annotations
 
@@ -13,17 +14,19 @@ def unpack(theta, n_raters, n_notes, k):
     return mu[0], iu, fu.reshape(n_raters, k), i_n, fn.reshape(n_notes, k)
 
 
-def loss_and_grad(theta, rater, note, label, n_raters, n_notes, k, lam):
-    """lam: dict with note_intercept, note_factor, rater_intercept, rater_factor, mu."""
+def loss_and_grad(theta, rater, note, label, n_raters, n_notes, k, lam, weight=None):
+    """lam: dict with note_intercept, note_factor, rater_intercept, rater_factor, mu.
+    weight: per-rating weights on the squared errors (None: 1)."""
     mu, iu, fu, i_n, fn = unpack(theta, n_raters, n_notes, k)
     n = len(label)
+    w = np.ones(n) if weight is None else weight
     pred = mu + iu[rater] + i_n[note] + np.sum(fu[rater] * fn[note], axis=1)
     err = pred - label
-    loss = np.mean(err**2)
+    loss = np.mean(w * err**2)
     loss += lam["rater_factor"] * np.mean(fu**2) + lam["rater_intercept"] * np.mean(iu**2)
     loss += lam["note_factor"] * np.mean(fn**2) + lam["note_intercept"] * np.mean(i_n**2)
     loss += lam["mu"] * mu**2
-    g = 2.0 * err / n
+    g = 2.0 * w * err / n
     g_mu = np.sum(g) + 2 * lam["mu"] * mu
     g_iu = np.bincount(rater, g, n_raters) + 2 * lam["rater_intercept"] * iu / n_raters
     g_in = np.bincount(note, g, n_notes) + 2 * lam["note_intercept"] * i_n / n_notes
@@ -37,7 +40,7 @@ def loss_and_grad(theta, rater, note, label, n_raters, n_notes, k, lam):
     return loss, grad
 
 
-def minimize_direct(rater, note, label, n_raters, n_notes, k, lam, seed=0):
+def minimize_direct(rater, note, label, n_raters, n_notes, k, lam, seed=0, weight=None):
     """L-BFGS over all parameters from a random start; returns (loss, mu, iu, fu, in, fn)."""
     rng = np.random.default_rng(seed)
     size = 1 + n_raters * (1 + k) + n_notes * (1 + k)
@@ -45,7 +48,7 @@ def minimize_direct(rater, note, label, n_raters, n_notes, k, lam, seed=0):
     out = minimize(
         loss_and_grad,
         theta0,
-        args=(rater, note, label, n_raters, n_notes, k, lam),
+        args=(rater, note, label, n_raters, n_notes, k, lam, weight),
         jac=True,
         method="L-BFGS-B",
         options={"maxiter": 100000, "maxfun": 100000, "ftol": 1e-16, "gtol": 1e-12},

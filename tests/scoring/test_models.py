@@ -80,6 +80,8 @@ def test_trial_groups_carry_their_overrides():
     mf = g14.mf_config(MFConfig())
     assert (mf.note_intercept_lambda, mf.rater_factor_lambda, mf.diamond_lambda) == (0.90, 0.0075, 0.75)
     assert g14.normalized_loss.rater_norm_exp == -0.25
+    assert mf.normalized_loss == g14.normalized_loss  # it reaches every MF fit of the model
+    assert all(s.mf_config(MFConfig()).normalized_loss is None for s in SPECS if s is not g14)
     g18, g15 = BY_NAME["MFGroupScorer_18"], BY_NAME["GaussianGroupScorer_15"]
     assert g18.rule is None and g18.demote_label == "GroupModel18NMR (v1.1)"
     assert g15.final == "gaussian" and g15.scoring.crh_threshold == 0.25
@@ -104,6 +106,8 @@ def test_base_config_reaches_every_model_but_model_overrides_win():
 CORE = 3  # index of MFCoreScorer in conf/models.yml
 GROUP_1 = 5
 GAUSSIAN = next(i for i, m in enumerate(DOC["models"]) if m["name"] == "GaussianScorer")
+GROUP_14 = next(i for i, m in enumerate(DOC["models"]) if m["name"] == "MFGroupScorer_14")
+TRIAL_LOSS = DOC["models"][GROUP_14]["normalized_loss"]
 
 
 def test_gaussian_models_carry_the_kernel_settings_with_per_model_overrides():
@@ -143,6 +147,13 @@ def test_gaussian_models_carry_the_kernel_settings_with_per_model_overrides():
         (_doc_with(GROUP_1, promotion=None), "promote `rule` needs `promotion`"),
         (_doc_with(GROUP_1, promotion={"min_intercept": 0.3}), "below_crh"),
         (_doc_with(GROUP_1, promotion={"min_intercept": 0.3, "below_crh": True, "max": 1}), r"\['max'\]"),
+        (_doc_with(GROUP_14, normalized_loss={"global_sign_norm": True}), "normalized_loss"),
+        (_doc_with(GROUP_14, normalized_loss={**TRIAL_LOSS, "rater_norm_exp": float("inf")}),
+         "rater_norm_exp must be finite"),
+        (_doc_with(GROUP_14, normalized_loss={**TRIAL_LOSS, "note_sign_alpha": -1.0}), "note_sign_alpha"),
+        (_doc_with(GROUP_14, normalized_loss={**TRIAL_LOSS, "global_sign_norm": 2}), "true or false"),
+        (_doc_with(GROUP_14, mf={"model": "qsmf"}), r"MFGroupScorer_14.*normalized_loss is supported only"),
+        (_doc_with(GROUP_14, mf={"normalized_loss": TRIAL_LOSS}), "not both"),
         ({**DOC, "extra": 1}, r"unknown keys in models file: \['extra'\]"),
         ({"rater_groups": {}}, "non-empty list"),
     ],

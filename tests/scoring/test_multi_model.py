@@ -43,18 +43,22 @@ def test_support_is_decided_by_configured_fields():
     runnable = {s.name for s in SPECS if unsupported_reason(s) is None}
     assert runnable == {"MFExpansionPlusScorer", "MFExpansionScorer", "MFCoreWithTopicsScorer", "MFCoreScorer",
                         "MFMultiGroupScorer_1", "MFGroupScorer_33", "MFGroupScorer_18",
-                        *(f"MFGroupScorer_{i}" for i in range(1, 14)),
+                        *(f"MFGroupScorer_{i}" for i in range(1, 15)),  # 14: with its normalized loss
                         *(f"MFTopicScorer_{t}" for t in ("UkraineConflict", "GazaConflict", "MessiRonaldo", "Scams")),
                         "GaussianGroupScorer_15", "GaussianTopicScorer_InDimensionTwo", "GaussianScorer",
                         "GaussianCoreWithTopicsScorer"}
     by_name = {s.name: s for s in SPECS}
-    assert "normalized-loss" in unsupported_reason(by_name["MFGroupScorer_14"])
+    assert unsupported_reason(by_name["MFGroupScorer_14"]) is None
+    assert by_name["MFGroupScorer_14"].normalized_loss is not None
     assert "reputation" in unsupported_reason(by_name["ReputationScorer"])
+    # The normalized loss weighs an MF fit: a Gaussian final scoring has none.
+    gaussian_14 = dataclasses.replace(by_name["MFGroupScorer_14"], final="gaussian")
+    assert "normalized loss" in unsupported_reason(gaussian_14)
     # Gaussian final scoring needs MF or Core's prescoring under it.
     orphan = dataclasses.replace(by_name["GaussianScorer"], prescoring="reputation_mf")
     assert "reputation_mf prescoring / gaussian final" in unsupported_reason(orphan)
     # A renamed model keeps its verdict: names play no part.
-    renamed = dataclasses.replace(by_name["MFGroupScorer_14"], name="MFGroupScorer_1")
+    renamed = dataclasses.replace(by_name["ReputationScorer"], name="MFGroupScorer_1")
     assert unsupported_reason(renamed) is not None
     assert all(s.role in SUPPORTED_ROLES for s in SPECS if s.name in runnable)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from cnscore.config import ConfigError, MFConfig, load_config
+from cnscore.config import ConfigError, MFConfig, NormalizedLoss, load_config
 
 
 def test_defaults_yaml_and_overrides_compose():
@@ -34,6 +34,17 @@ def test_bad_values_are_rejected_with_the_key_named(override, message):
         return
     with pytest.raises(ConfigError, match=message):
         load_config([], [override])
+
+
+def test_a_normalized_loss_can_be_set_in_the_mf_section():
+    trial = {"global_sign_norm": True, "note_sign_alpha": None, "note_norm_exp": 0, "rater_norm_exp": "-0.25"}
+    loss = load_config([{"mf": {"normalized_loss": trial}}], []).mf.normalized_loss
+    assert loss == NormalizedLoss(True, None, 0.0, -0.25)
+    assert load_config([], []).mf.normalized_loss is None
+    with pytest.raises(ConfigError, match=r"missing keys \['rater_norm_exp'\]"):
+        load_config([{"mf": {"normalized_loss": {k: v for k, v in trial.items() if k != "rater_norm_exp"}}}], [])
+    with pytest.raises(ConfigError, match="only with model 'standard'"):
+        MFConfig(model="qsmf", normalized_loss=loss)
 
 
 def test_diamond_needs_rank_one():

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import pytest
 from chispa import assert_df_equality
 from pyspark.sql import types as T
 
