@@ -14,6 +14,9 @@ not) with the same outside ratings: the group model does not rate it Helpful, so
 Group 2 has three raters and two notes: too few ratings to score, so its model is skipped. A
 third group model fails on purpose; neither may cost group 1 its result.
 
+Group 14, the "expanded consensus" trial, has its own small community (notes 7000-7204) and
+scores with its normalized loss (§3.9, §5.1) in the same run.
+
 The core community's notes also test the Core pipeline itself (issue: bridging notes become
 Helpful, one-sided ones do not, bad ones Not Helpful; first-time Helpful notes wait in
 stabilisation), on the same run the job makes (`run_models`).
@@ -43,7 +46,8 @@ NOW = 1_795_305_600_000
 DAY = 86_400_000
 MISLEADING = "MISINFORMED_OR_POTENTIALLY_MISLEADING"
 TARGET, CONTROL = 9_001, 9_002
-CORE_GROUP, SMALL_GROUP, TINY_GROUP, FAILING_GROUP = 13, 1, 2, 3
+CORE_GROUP, SMALL_GROUP, TINY_GROUP, FAILING_GROUP, TRIAL_GROUP = 13, 1, 2, 3, 14
+TRIAL_NOTES = 7_000  # group 14's bridging notes 7000-7004, one-sided 7100-7104, bad 7200-7204
 KINDS = ("bridging", "one_sided", "bad")  # the kinds of `_Planted.community`, in note-id order
 OUTSIDE_NOT_HELPFUL = 5  # core raters' Not Helpful ratings on the target and control notes
 GROUP_NOT_HELPFUL = 3  # group members' Not Helpful ratings on the target
@@ -118,6 +122,13 @@ def planted_tables(spark, seed: int = 11):
         p.note(note_id, created)
         for rater in tiny:
             p.rate(note_id, created, rater, True)
+    # Group 14's community, drawn from its own generator: the rows above stay as they were.
+    trial = _Planted(seed=5)
+    trial.community(TRIAL_NOTES, (trial.raters("NA", 10, TRIAL_GROUP), trial.raters("NB", 10, TRIAL_GROUP)),
+                    per_kind=5, per_note=16)
+    p.notes += trial.notes
+    p.ratings += trial.ratings
+    p.groups.update(trial.groups)
     enrollment = pd.DataFrame({"participantId": list(p.groups), "enrollmentState": "earnedIn",
                                "successfulRatingNeededToEarnIn": 5, "timestampOfLastStateChange": NOW - 90 * DAY,
                                "timestampOfLastEarnOut": 1.0, "modelingPopulation": "CORE",
@@ -138,6 +149,8 @@ def planted_tables(spark, seed: int = 11):
 def multi(spark):
     tables = planted_tables(spark)
     core, group, tiny = _spec("core"), _spec("group", SMALL_GROUP), _spec("group", TINY_GROUP)
+    trial = _spec("group", TRIAL_GROUP)
+    assert trial.normalized_loss is not None and multi_model.unsupported_reason(trial) is None
     # Group 3's model on group 1's raters (so it has ratings to score), failing in scoring.
     failing = dataclasses.replace(_spec("group", FAILING_GROUP),
                                   scoring=dataclasses.replace(group.scoring, model_name="failing"))
@@ -151,7 +164,7 @@ def multi(spark):
     cfg = ScoreConfig()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(multi_model, "score_prepared", score_or_fail)
-        run = run_models(tables, [core, group, tiny, failing], cfg.mf, cfg.coordination)
+        run = run_models(tables, [core, group, tiny, failing, trial], cfg.mf, cfg.coordination)
     outputs = post_score(run.core, tables, NOW, cfg.scoring, specs=run.specs,
                          model_notes=combine_outputs(run.outcomes, run.core.history),
                          model_raters=combine_raters(run.outcomes))
@@ -215,7 +228,7 @@ def test_group_outputs_are_coalesced_and_only_for_captured_notes(multi):
     # Core's own notes have < 80% of their ratings from group 1: no group columns there.
     core_notes = scored.loc[[n for n in scored.index if n < 5_000]]
     assert core_notes.groupRatingStatus.isna().all() and core_notes.modelingGroup.isna().all()
-    group_notes = scored.loc[[n for n in scored.index if 5_000 <= n < 8_000]]
+    group_notes = scored.loc[[n for n in scored.index if 5_000 <= n < TRIAL_NOTES]]
     assert (group_notes.modelingGroup == SMALL_GROUP).all() and group_notes.groupNoteIntercept.notna().all()
     history = outputs["note_status_history"].toPandas().set_index("noteId")
     target = history.loc[TARGET]
@@ -227,8 +240,8 @@ def test_group_outputs_are_coalesced_and_only_for_captured_notes(multi):
 def test_a_too_small_or_failing_group_is_dropped_and_the_others_kept(multi):
     run, scored, _ = multi
     states = {o.spec.group_id: o.state for o in run.outcomes if o.spec.role == "group"}
-    assert states == {SMALL_GROUP: SCORED, TINY_GROUP: SKIPPED, FAILING_GROUP: FAILED}
-    assert [s.group_id for s in run.specs if s.role == "group"] == [SMALL_GROUP]
+    assert states == {SMALL_GROUP: SCORED, TINY_GROUP: SKIPPED, FAILING_GROUP: FAILED, TRIAL_GROUP: SCORED}
+    assert [s.group_id for s in run.specs if s.role == "group"] == [SMALL_GROUP, TRIAL_GROUP]
     assert scored.loc[[8_001, 8_002]].groupRatingStatus.isna().all()
     failed = next(o for o in run.outcomes if o.state == FAILED)
     assert "planted failure" in failed.reason
@@ -256,3 +269,35 @@ def test_the_one_stage_run_matches_the_sequential_distributed_run(spark, multi):
     assert (one_stage.noteId.to_numpy() == sequential.noteId.to_numpy()).all()
     assert (one_stage.ratingStatus == sequential.ratingStatus).all()
     np.testing.assert_allclose(one_stage[cols[1:3]].to_numpy(), sequential[cols[1:3]].to_numpy(), atol=1e-6)
+
+
+def _trial(run):
+    return next(o for o in run.outcomes if o.spec.group_id == TRIAL_GROUP)
+
+
+def test_group_14_scores_its_notes_with_the_normalized_loss(multi):
+    run, scored, _ = multi
+    outcome = _trial(run)
+    assert outcome.state == SCORED, outcome.reason
+    notes = outcome.run.scored_notes.toPandas().set_index("noteId")
+    assert outcome.notes_output == len(notes) == 15
+    assert notes.internalNoteIntercept.notna().all()
+    # Bridging notes (liked by both camps) come out above the bad notes (disliked by both). Some
+    # intercepts are exactly 0: the trial's strong diamond penalty (|i_n * f_n|) puts them there.
+    bridging = notes.loc[notes.index < TRIAL_NOTES + 100, "internalNoteIntercept"]
+    bad = notes.loc[notes.index >= TRIAL_NOTES + 200, "internalNoteIntercept"]
+    assert len(bridging) == len(bad) == 5
+    assert bridging.mean() > 0.1 > 0 > bad.mean()
+    assert (scored.loc[notes.index].modelingGroup == TRIAL_GROUP).all()
+
+
+def test_group_14_final_scoring_refits_the_raters_it_reads(multi):
+    """The reference's round 2 is a fresh model: final scoring's "frozen" raters move (§3.9),
+    and the note statistics and rater output use the refitted ones."""
+    run = _trial(multi[0]).run
+    key = ["raterParticipantId", "internalRaterIntercept"]
+    prescoring = run.prescoring.second_round.raters.select(*key).toPandas().set_index(key[0])
+    final = run.final.final_raters.select(*key).toPandas().set_index(key[0])
+    assert len(final) > 0 and set(final.index) <= set(prescoring.index)
+    moved = (final[key[1]] - prescoring.loc[final.index, key[1]]).abs()
+    assert moved.max() > 1e-6
