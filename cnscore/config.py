@@ -256,8 +256,9 @@ class ModelsConfig:
 
     run: tuple[str, ...] = ("core",)
     file: str | None = None  # the models file; None: conf/models.yml of the repository
-    # Group and multi-group models run this many at a time (threads submitting Spark jobs;
-    # with mf.engine auto each of their fits is one pandas-UDF call on one worker). 1: in turn.
+    # Models run this many at a time (threads submitting Spark jobs; with mf.engine auto each
+    # small model's fits are one pandas-UDF call on one worker). Core starts first; models whose
+    # prescoring is Core's start when it has scored. 1: one after another.
     parallelism: int = 4
 
     def __post_init__(self) -> None:

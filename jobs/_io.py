@@ -58,12 +58,14 @@ def read_table(spark, outdir: str, name: str, output: OutputConfig) -> DataFrame
     if has_delta_spark(spark.range(0)) and output.delta_writer != "rs":
         return spark.read.format("delta").load(str(path))
     # delta-rs: the files of the table's current version only (an overwrite keeps old files).
+    import pyarrow as pa
     from deltalake import DeltaTable
 
-    files = [str(path / f) for f in DeltaTable(str(path)).files()]
+    table = DeltaTable(str(path))
+    files = table.file_uris()
     if not files:
-        schema = DeltaTable(str(path)).schema().to_arrow()
-        return spark.createDataFrame([], schema=_spark_schema(spark, schema))
+        # deltalake 1.x hands out an arro3 schema; pyarrow reads it through the Arrow C interface.
+        return spark.createDataFrame([], schema=_spark_schema(spark, pa.schema(table.schema().to_arrow())))
     return spark.read.parquet(*files)
 
 

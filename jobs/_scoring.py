@@ -6,7 +6,9 @@
   tables and the reference's four TSVs into OUT.
 - all: both in one process, without the round trip through tables. This phase also runs the
   other models selected by `models.run` (cnscore/scoring/multi_model.py); the split phases
-  persist Core's prescoring only, so they refuse a multi-model selection.
+  persist Core's prescoring only, so they refuse a multi-model selection. With `rerun` names it
+  scores only those group / topic / Gaussian models again and reads every other model's outcome
+  from OUT/tables (cnscore/scoring/rerun.py), then post-scores and writes as usual.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from pyspark.sql import DataFrame, SparkSession
 from cnscore.config import ScoreConfig
 from cnscore.scoring import persist
 from cnscore.scoring.final import score_final
+from cnscore.scoring import rerun as reruns
 from cnscore.scoring.combine import model_notes_table
-from cnscore.scoring.multi_model import (SCORED, ModelOutcome, MultiRun, combine_outputs, combine_raters,
-                                         model_runs_table, run_models)
+from cnscore.scoring.multi_model import SCORED, ModelOutcome, MultiRun, combine_outputs, combine_raters, run_models
 from cnscore.scoring.outputs import post_score
 from cnscore.scoring.pipeline import CoreRun, captured, prepare_core
 from cnscore.scoring.prescoring import prescore
@@ -52,8 +54,12 @@ def _flags(spark: SparkSession, outdir: str, cfg: ScoreConfig, flags: DataFrame 
 
 def run_scoring(spark: SparkSession, phase: str, tables: dict[str, DataFrame], cfg: ScoreConfig, outdir: str,
                 *, epoch_millis: int | None, rater_flags: DataFrame | None = None,
-                read_flags: bool = True) -> dict[str, float]:
-    """Run the scoring phase(s) and write their outputs; returns wall seconds per step."""
+                read_flags: bool = True, rerun: tuple[str, ...] = ()) -> dict[str, float]:
+    """Run the scoring phase(s) and write their outputs; returns wall seconds per step.
+
+    rerun: scorer names to score again (phase all only), reading the other models' outcomes
+        from the tables an earlier whole run wrote into OUT/tables.
+    """
     if "notes" not in tables:
         raise SystemExit("scoring needs --notes as well as --ratings")
     epoch = epoch_millis if epoch_millis is not None else _latest_rating_millis(tables)
@@ -62,10 +68,21 @@ def run_scoring(spark: SparkSession, phase: str, tables: dict[str, DataFrame], c
     seconds: dict[str, float] = {}
     started = time.time()
     specs = selected_models(cfg)
-    if phase == "all":
+    if rerun and phase != "all":
+        raise SystemExit(f"--rerun needs --phase all (got --phase {phase})")
+    if rerun:
+        # Materialized before anything overwrites them: the merged tables replace these.
+        previous = {name: _read_earlier(spark, outdir, name, cfg) for name in reruns.TABLES}
+        multi = reruns.rerun_models(tables, specs, previous, rerun, cfg.mf, cfg.coordination, rater_flags=flags,
+                                    parallelism=cfg.models.parallelism)
+        run_tables = reruns.run_tables(multi)
+        _write({name: run_tables[name] for name in (reruns.MODEL_RUNS, reruns.MODEL_NOTES, reruns.MODEL_RATERS)},
+               outdir, cfg)
+        seconds["rerun"] = time.time() - started
+    elif phase == "all":
         multi = run_models(tables, specs, cfg.mf, cfg.coordination, rater_flags=flags,
                            parallelism=cfg.models.parallelism)
-        _write({**_stage_tables(multi.core), "model_runs": model_runs_table(spark, multi)}, outdir, cfg)
+        _write({**reruns.run_tables(multi), "core_scored_notes": multi.core.scored_notes}, outdir, cfg)
         seconds["prescoring+final"] = time.time() - started
     else:
         if len(specs) > 1:
@@ -88,8 +105,8 @@ def run_scoring(spark: SparkSession, phase: str, tables: dict[str, DataFrame], c
         _write({"core_scored_notes": run.scored_notes, "core_pseudo_rater_bounds": final.pseudo_bounds,
                 "core_pseudo_bootstrap": final.pseudo_bootstrap}, outdir, cfg)
         multi = MultiRun((ModelOutcome(specs[0], SCORED, run=run),))
+        _write({"model_scored_notes": model_notes_table(multi)}, outdir, cfg)
         seconds["final"] = time.time() - started
-    _write({"model_scored_notes": model_notes_table(multi)}, outdir, cfg)
     post_started = time.time()
     outputs = post_score(multi.core, tables, epoch, cfg.scoring, specs=multi.specs,
                          model_notes=combine_outputs(multi.outcomes, multi.core.history),
@@ -103,10 +120,11 @@ def run_scoring(spark: SparkSession, phase: str, tables: dict[str, DataFrame], c
     return seconds
 
 
-def _stage_tables(run: CoreRun) -> dict[str, DataFrame]:
-    return {**persist.prescoring_tables(run.prescoring), "core_scored_notes": run.scored_notes,
-            "core_pseudo_rater_bounds": run.final.pseudo_bounds,
-            "core_pseudo_bootstrap": run.final.pseudo_bootstrap}
+def _read_earlier(spark: SparkSession, outdir: str, name: str, cfg: ScoreConfig) -> DataFrame:
+    try:
+        return _io.read_table(spark, outdir, name, cfg.output).localCheckpoint(eager=True)
+    except FileNotFoundError as exc:
+        raise SystemExit(f"--rerun reads the tables of an earlier --phase all run in {outdir}: {exc}") from exc
 
 
 def _write(tables: dict[str, DataFrame], outdir: str, cfg: ScoreConfig) -> None:

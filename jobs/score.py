@@ -49,6 +49,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         choices=["all", "coordination", "pss", "prescoring", "final", "mf"],
                         help="all (default); coordination (alias pss: the reference's name); prescoring; "
                              "final (reads the prescoring tables in OUTDIR); mf (the bare MF fit only)")
+    parser.add_argument("--rerun", action="append", default=[], metavar="SCORER",
+                        help="score this group / topic / Gaussian model again (repeatable; --phase all) and "
+                             "take every other model's outcome from the tables an earlier run wrote in OUTDIR; "
+                             "coordination is not rerun (its rater_flags table is read)")
     parser.add_argument("--skip-pss", action="store_true",
                         help="no coordination stage: no post selection or correlated raters (the "
                              "reference runner's flag); high-volume raters are still flagged")
@@ -89,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     for kind, table in inputs.quarantine.items():
         _io.write_table(table, args.outdir, f"quarantine_{kind}", cfg.output)
     flags = None
-    if args.phase in coordination.PHASE_NAMES or (args.phase == "all" and not args.skip_pss):
+    # A rerun keeps the earlier run's coordination flags (read from OUTDIR like the final phase).
+    if args.phase in coordination.PHASE_NAMES or (args.phase == "all" and not args.skip_pss and not args.rerun):
         tables = coordination.run(spark, inputs.tables, cfg, epoch_millis=args.epoch_millis)
         for name, table in tables.items():
             _io.write_table(table, args.outdir, name, cfg.output)
@@ -101,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         return _bare_mf(spark, args, cfg, inputs, started)
     seconds = _scoring.run_scoring(spark, args.phase, inputs.tables, cfg, args.outdir,
                                    epoch_millis=args.epoch_millis, rater_flags=flags,
-                                   read_flags=not args.skip_pss)
+                                   read_flags=not args.skip_pss, rerun=tuple(args.rerun))
     print(f"cnscore: {args.phase} done in {time.time() - started:.1f}s ({inputs.source}); "
           + ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items()))
     if args.phase != "prescoring":

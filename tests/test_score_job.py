@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import pandas as pd
 import pytest
 from deltalake import DeltaTable
 
-from cnscore.config import ScoreConfig
+from cnscore.config import ConfigError, ScoreConfig
 from jobs import score
 
 REPO = Path(__file__).resolve().parents[1]
@@ -171,3 +172,15 @@ def test_rater_flags_passed_in_reach_the_models(monkeypatch, tmp_path):
 def test_final_phase_without_prescoring_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="prescoring"):
         score.main(["--outdir", str(tmp_path), "--format", "parquet", "--skip-pss", *SMALL, "--phase", "final"])
+
+
+def test_rerun_reads_the_earlier_run_and_refuses_another_selection(scored_run, tmp_path):
+    """The wiring of --rerun (cnscore/scoring/rerun.py has the planted rerun itself): it reads
+    every table the earlier --phase all run wrote, and that run selected Core only."""
+    out = tmp_path / "run"
+    shutil.copytree(scored_run, out)
+    common = ["--outdir", str(out), "--format", "parquet", "--skip-pss", *SMALL]
+    with pytest.raises(ConfigError, match="earlier run selected"):
+        score.main([*common, "--set", "models.run=[core,group]", "--rerun", "MFGroupScorer_1"])
+    with pytest.raises(SystemExit, match="--phase all"):
+        score.main([*common, "--phase", "final", "--rerun", "MFGroupScorer_1"])

@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from cnscore.columns import RatingCols
-from cnscore.scoring import groups, topics
+from cnscore.scoring import groups, reputation_scorer, topics
 from cnscore.scoring.models import CORE_PRESCORING, ModelSpec
 from cnscore.scoring.outputs import model_columns
 from cnscore.scoring.pipeline import CoreRun
@@ -30,8 +30,12 @@ NO_RATER_COLUMNS = ("core", "topic")
 FILTER_TAGS = "activeFilterTags"  # the scored_notes column is Core's tag-filter result
 SCORED, SKIPPED, FAILED, UNSUPPORTED = "scored", "skipped", "failed", "unsupported"
 SCORER_NAME, ROLE = "scorerName", "role"
+RATER_PARAMS = (RATER_ID, "internalRaterIntercept", "internalRaterFactor1")
+RATER_REPUTATION = reputation_scorer.RATER_REPUTATION  # reputation models' raters only (null elsewhere)
 MODEL_RUNS_SCHEMA = ("scorerName string, role string, prefix string, state string, reason string, "
                      "notesOutput bigint, seconds double")
+MODEL_RATERS_SCHEMA = (f"{SCORER_NAME} string, {ROLE} string, {RATER_ID} string, internalRaterIntercept double, "
+                       f"internalRaterFactor1 double, {RATER_REPUTATION} double")
 
 
 @dataclass(frozen=True)
@@ -41,9 +45,35 @@ class ModelOutcome:
     spec: ModelSpec
     state: str
     reason: str = ""
-    run: CoreRun | None = None  # scored only; run.scored_notes holds the notes it outputs
+    run: CoreRun | None = None  # scored in this run; run.scored_notes holds the notes it outputs
     notes_output: int = 0
     seconds: float = 0.0
+    # A model whose outcome is tables, not a CoreRun: one scored by an earlier run and not rerun
+    # (cnscore.scoring.rerun), its notes and second-round raters as that run's
+    # model_scored_notes / model_rater_params hold them; or a reputation model (no MF run),
+    # its notes and raters (cnscore.scoring.reputation_scorer).
+    stored_notes: DataFrame | None = None
+    stored_raters: DataFrame | None = None
+
+    @property
+    def notes(self) -> DataFrame:
+        """The notes the model outputs, with its final-scoring columns (scored models only)."""
+        notes = self.run.scored_notes if self.run is not None else self.stored_notes
+        if notes is None:
+            raise ValueError(f"{self.spec.name} has no notes: it is {self.state}")
+        return notes
+
+    @property
+    def raters(self) -> DataFrame | None:
+        """raterParticipantId, internalRaterIntercept, internalRaterFactor1 of the model's own
+        second-round prescoring (reputation models: of their prescoring, plus
+        internalRaterReputation); None for roles without rater columns (NO_RATER_COLUMNS) and
+        for models that read Core's prescoring."""
+        if self.spec.role in NO_RATER_COLUMNS or self.spec.prescoring == CORE_PRESCORING:
+            return None
+        if self.run is None:
+            return self.stored_raters
+        return self.run.prescoring.second_round.raters.select(*RATER_PARAMS)
 
 
 @dataclass(frozen=True)
@@ -107,11 +137,10 @@ def combine_outputs(outcomes: Sequence[ModelOutcome], note_ids: DataFrame) -> Da
     for prefix, members in _by_prefix(outcomes).items():
         frames = []
         for o in members:
-            cols = model_columns(o.run.scored_notes, prefix)  # type: ignore[union-attr]
+            cols = model_columns(o.notes, prefix)
             cols = cols if o.spec.role == "core" else cols.drop(FILTER_TAGS)
             if o.spec.topic is not None:  # the meta rules read which topic and whether confident
-                cols = cols.join(o.run.scored_notes.select(NOTE_ID, topics.NOTE_TOPIC, topics.TOPIC_CONFIDENT),  # type: ignore[union-attr]
-                                 NOTE_ID)
+                cols = cols.join(o.notes.select(NOTE_ID, topics.NOTE_TOPIC, topics.TOPIC_CONFIDENT), NOTE_ID)
             frames.append(_with_group_key(cols, o.spec))
         combined = combined.join(_coalesced(frames, NOTE_ID, f"{prefix} notes"), NOTE_ID, "left")
     specs = [o.spec for o in outcomes if o.state == SCORED]
@@ -122,18 +151,24 @@ def combine_outputs(outcomes: Sequence[ModelOutcome], note_ids: DataFrame) -> Da
 def combine_raters(outcomes: Sequence[ModelOutcome]) -> DataFrame | None:
     """raterParticipantId plus <prefix>RaterIntercept / <prefix>RaterFactor1 (second-round
     prescoring) of every scored model but Core, the topic models (NO_RATER_COLUMNS) and the
-    models that read Core's prescoring;
+    models that read Core's prescoring; raterHelpfulnessReputation of a reputation model;
     group models coalesced with modelingGroup. None when only Core scored."""
     combined = None
     for prefix, members in _by_prefix(outcomes).items():
-        frames = [_with_group_key(o.run.prescoring.second_round.raters.select(  # type: ignore[union-attr]
-            RATER_ID, F.col("internalRaterIntercept").alias(f"{prefix}RaterIntercept"),
-            F.col("internalRaterFactor1").alias(f"{prefix}RaterFactor1")), o.spec)
-            for o in members if o.spec.role not in NO_RATER_COLUMNS and o.spec.prescoring != CORE_PRESCORING]
+        frames = [_rater_columns(o, prefix) for o in members if o.raters is not None]
         if frames:
             merged = _coalesced(frames, RATER_ID, f"{prefix} raters")
             combined = merged if combined is None else combined.join(merged, RATER_ID, "full_outer")
     return combined
+
+
+def _rater_columns(outcome: ModelOutcome, prefix: str) -> DataFrame:
+    raters: DataFrame = outcome.raters  # type: ignore[assignment]
+    if outcome.spec.role == reputation_scorer.ROLE:  # the reference outputs its reputation only (§2.2)
+        return raters.select(RATER_ID, F.col(RATER_REPUTATION).alias(reputation_scorer.HELPFULNESS_REPUTATION))
+    return _with_group_key(raters.select(
+        RATER_ID, F.col("internalRaterIntercept").alias(f"{prefix}RaterIntercept"),
+        F.col("internalRaterFactor1").alias(f"{prefix}RaterFactor1")), outcome.spec)
 
 
 def model_runs_table(spark: SparkSession, run: MultiRun) -> DataFrame:
@@ -148,6 +183,25 @@ def model_notes_table(run: MultiRun) -> DataFrame:
     note columns as its final scoring wrote them (internalNoteIntercept, ratingStatus,
     activeRules, explanation, ...; columns one model lacks are null). Unlike scored_notes,
     models sharing a prefix stay apart, so each group model's notes can be read alone."""
-    frames = [o.run.scored_notes.select(F.lit(o.spec.name).alias(SCORER_NAME),  # type: ignore[union-attr]
-                                        F.lit(o.spec.role).alias(ROLE), "*") for o in run.scored]
+    frames = [o.notes.select(F.lit(o.spec.name).alias(SCORER_NAME), F.lit(o.spec.role).alias(ROLE), "*")
+              for o in run.scored]
     return reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
+
+
+def model_raters_table(run: MultiRun) -> DataFrame:
+    """One row per (scored model with rater columns, rater it fitted): scorerName, role,
+    raterParticipantId, internalRaterIntercept, internalRaterFactor1 (second-round prescoring),
+    internalRaterReputation (reputation models; else null). With model_scored_notes it holds
+    what the combined outputs read from each model."""
+    frames = [o.raters.select(F.lit(o.spec.name).alias(SCORER_NAME), F.lit(o.spec.role).alias(ROLE),
+                              *RATER_PARAMS, _reputation_or_null(o.raters))
+              for o in run.scored if o.raters is not None]
+    if not frames:
+        return run.core.ratings.sparkSession.createDataFrame([], MODEL_RATERS_SCHEMA)
+    return reduce(lambda a, b: a.unionByName(b), frames)
+
+
+def _reputation_or_null(raters: DataFrame):
+    if RATER_REPUTATION in raters.columns:
+        return F.col(RATER_REPUTATION).cast("double")
+    return F.lit(None).cast("double").alias(RATER_REPUTATION)

@@ -5,19 +5,21 @@ Each model of conf/models.yml (a ModelSpec) whose role and algorithms the pipeli
 runs the Core pipeline with its own ScoringConfig: its rating selection, its thresholds, its
 capture threshold, and for group models the eligibility of `cnscore.scoring.groups`. The
 inputs (preprocessing, post selection, topics) are prepared once for all of them. Models the
-pipeline does not implement yet (reputation) are skipped with a log line; their columns stay
-null. A model with a normalized loss (group 14, §3.9) runs like the others: its MFConfig makes
-each of its MF fits two rounds (cnscore.mf.normalized_loss). Decisions branch on configured
+pipeline does not implement (unsupported_reason) are skipped with a log line; their columns
+stay null. A model with a normalized loss (group 14, §3.9) runs like the others: its MFConfig
+makes each of its MF fits two rounds (cnscore.mf.normalized_loss). Decisions branch on configured
 fields, never on names.
 Topic models (use_reputation false) score every rater's ratings on their topic's notes.
 Models whose final algorithm is Gaussian score with the Gaussian scorer (§5.5) on their own MF
 prescoring, or on Core's (prescoring "core": the Gaussian coverage models), in an id space that
 extends Core's so that Core's parameters stay valid.
+The reputation model (§5.8; algorithm reputation_mf) scores with the in-memory reputation MF
+of cnscore.scoring.reputation_scorer instead of the MF phases; no meta rule reads it.
 
 A model whose slice has no ratings left after the count filter is skipped (the reference
-returns an empty result for it). A group, multi-group or topic model that fails is logged and dropped
-so the other models' results survive; a failing Core, CoreWithTopics or Expansion model fails
-the stage, because the meta rules would silently change meaning without it.
+returns an empty result for it). A group, multi-group, topic, Gaussian or reputation model that
+fails is logged and dropped so the other models' results survive; a failing Core, CoreWithTopics
+or Expansion model fails the stage, because the meta rules would silently change meaning without it.
 
 `combine_outputs` (cnscore.scoring.combine, re-exported here) then puts every model's note
 columns side by side, coalescing the models that share a prefix.
@@ -34,7 +36,7 @@ from pyspark.sql import DataFrame
 
 from cnscore.columns import RatingCols
 from cnscore.config import ConfigError, CoordinationConfig, MFConfig, ModelsConfig
-from cnscore.scoring import groups, topics
+from cnscore.scoring import groups, reputation_scorer, topics
 from cnscore.scoring.combine import (FAILED, SCORED, SKIPPED, UNSUPPORTED, ModelOutcome, MultiRun, combine_outputs,
                                      combine_raters, model_runs_table)
 from cnscore.scoring.counts import filter_min_counts
@@ -50,12 +52,15 @@ log = logging.getLogger(__name__)
 NOTE_ID, RATER_ID = RatingCols.NOTE_ID, RatingCols.RATER_ID
 RUN_ALL = "all"  # models.run value: every enabled model of the file
 SUPPORTED_ROLES = ("core", "core_with_topics", "expansion", "expansion_plus", "group", "multi_group", "topic",
-                   "gaussian")
+                   "gaussian", reputation_scorer.ROLE)
+REPUTATION_MF = reputation_scorer.ALGORITHM
 # (prescoring, final) algorithm pairs: MF throughout; Gaussian final scoring on the model's own
-# MF prescoring (group 15, InDimensionTwo) or on Core's (the Gaussian coverage models).
-SUPPORTED_ALGORITHMS = (("mf", "mf"), ("mf", GAUSSIAN), (CORE_PRESCORING, GAUSSIAN))
-# A failure drops the model, not the stage (they add statuses; none is authoritative).
-ISOLATED_ROLES = ("group", "multi_group", "topic", "gaussian")
+# MF prescoring (group 15, InDimensionTwo) or on Core's (the Gaussian coverage models); the
+# reputation MF in both phases (the reputation model).
+SUPPORTED_ALGORITHMS = (("mf", "mf"), ("mf", GAUSSIAN), (CORE_PRESCORING, GAUSSIAN), (REPUTATION_MF, REPUTATION_MF))
+# A failure drops the model, not the stage (they add statuses, or only columns; none is
+# authoritative).
+ISOLATED_ROLES = ("group", "multi_group", "topic", "gaussian", reputation_scorer.ROLE)
 
 
 def select_models(specs: Sequence[ModelSpec], run: Sequence[str]) -> list[ModelSpec]:
@@ -80,6 +85,10 @@ def unsupported_reason(spec: ModelSpec) -> str | None:
         return f"role {spec.role} is not implemented"
     if (spec.prescoring, spec.final) not in SUPPORTED_ALGORITHMS:
         return f"{spec.prescoring} prescoring / {spec.final} final scoring is not implemented"
+    if (spec.role == reputation_scorer.ROLE) != (spec.final == REPUTATION_MF):
+        # The reputation MF writes coverage columns and rater reputations, not the statuses and
+        # columns the other roles' meta rules read; MF outputs lack the rater reputation.
+        return f"role {spec.role} with {spec.final} final scoring is not implemented"
     if spec.normalized_loss is not None and (spec.prescoring, spec.final) != ("mf", "mf"):
         # The reference's normalized loss lives in its MF class; Gaussian and Core-reusing models
         # have no such fit of their own to weigh.
@@ -97,8 +106,8 @@ def run_models(tables: dict[str, DataFrame], specs: Sequence[ModelSpec], mf: MFC
         specs: the models to run; exactly one has role core.
         mf: the job's MF settings; each model applies its own overrides (`ModelSpec.mf_config`).
         rater_flags: the coordination stage's rater flags (None: no post selection).
-        parallelism: how many group / multi-group models run at once (threads); the others
-            run first, one after another.
+        parallelism: how many models run at once (threads); Core starts first, and the
+            models whose prescoring is Core's start when it has scored.
 
     Returns:
         One outcome per spec. Raises when the core model (or another non-isolated one) fails.
@@ -108,19 +117,39 @@ def run_models(tables: dict[str, DataFrame], specs: Sequence[ModelSpec], mf: MFC
         raise ConfigError("run_models needs a core model")
     # Preprocessing reads only run-wide settings (the NOT_MISLEADING launch time): Core's serve.
     shared = prepare_shared(tables, core.scoring, coordination, rater_flags)
-    # Core first: it is required, so a failure there should surface before the others run.
     ordered = sorted((s for s in specs if s.enabled), key=lambda s: s.role != "core")
-    done = {s.name: _run_one(s, shared, tables, mf) for s in ordered if s.role not in ISOLATED_ROLES}
-    core_run = done[core.name].run
-    isolated = run_isolated(shared, tables, [s for s in ordered if s.role in ISOLATED_ROLES], mf, parallelism,
-                            core_run=core_run)
-    done.update((o.spec.name, o) for o in isolated)
+    started = time.time()
+    done = _run_concurrently(ordered, shared, tables, mf, parallelism)
     outcomes = tuple(done[s.name] for s in ordered)
     shared.prepared.unpersist()  # each model's id space and ratings are materialized
+    log.info("%d models, %d at a time: %.1fs", len(outcomes), parallelism, time.time() - started)
     for o in outcomes:
         detail = f"{o.notes_output} notes, {o.seconds:.1f}s" if o.state == SCORED else o.reason
         log.info("model %s (%s): %s (%s)", o.spec.name, o.spec.role, o.state, detail)
     return MultiRun(outcomes)
+
+
+def _run_concurrently(ordered: Sequence[ModelSpec], shared: SharedInputs, tables: dict[str, DataFrame],
+                      mf: MFConfig, parallelism: int) -> dict[str, ModelOutcome]:
+    """Every model in `ordered` (Core first), `parallelism` at a time; a model whose
+    prescoring is Core's waits for Core. Why: each model's fits are mostly one Python worker on
+    one core, so models side by side keep the other cores busy; only the Core-reading models
+    depend on another model. A failure of a non-isolated model cancels what has not started
+    and is raised."""
+    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(ordered))), thread_name_prefix="model") as pool:
+        # Core is submitted first, so even one thread never waits on a model queued behind it.
+        core_future = pool.submit(_run_one, ordered[0], shared, tables, mf)
+
+        def after_core(spec: ModelSpec) -> ModelOutcome:
+            core_run = core_future.result().run if spec.prescoring == CORE_PRESCORING else None
+            return _run_one(spec, shared, tables, mf, core_run)
+
+        futures = {ordered[0].name: core_future, **{s.name: pool.submit(after_core, s) for s in ordered[1:]}}
+        try:
+            return {name: future.result() for name, future in futures.items()}
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def run_isolated(shared: SharedInputs, tables: dict[str, DataFrame], specs: Sequence[ModelSpec], mf: MFConfig,
@@ -180,11 +209,26 @@ def _score(spec: ModelSpec, shared: SharedInputs, tables: dict[str, DataFrame], 
             raise ValueError(f"{spec.name}: {reason}")
         log.warning("%s: %s; skipped (an empty result, as in the reference)", spec.name, reason)
         return ModelOutcome(spec, SKIPPED, reason, seconds=time.time() - started)
+    if spec.final == REPUTATION_MF:
+        return _score_reputation(spec, prepared, mf, started, wanted)
     pre, final = score_prepared(prepared, spec.mf_config(mf), cfg, gaussian=spec.gaussian,
                                 pre=core_run.prescoring if reads_core else None)  # type: ignore[union-attr]
     notes = _output_notes(spec, final.scored_notes, prepared, tables).localCheckpoint()
     run = CoreRun(prepared.ratings, prepared.history, prepared.topics, pre, final, notes, prepared.ids)
     return ModelOutcome(spec, SCORED, run=run, notes_output=notes.count(), seconds=time.time() - started)
+
+
+def _score_reputation(spec: ModelSpec, prepared: CoreInputs, mf: MFConfig, started: float,
+                      wanted: str) -> ModelOutcome:
+    """The reputation model (§5.8): no CoreRun; its outcome carries its notes and raters as
+    tables (stored_notes / stored_raters), as a model kept from an earlier run does."""
+    result = reputation_scorer.score_reputation(prepared, spec.mf_config(mf), spec.scoring)
+    if result is None:
+        reason = f"no ratings left after the {wanted} count filter"
+        log.warning("%s: %s; skipped (an empty result, as in the reference)", spec.name, reason)
+        return ModelOutcome(spec, SKIPPED, reason, seconds=time.time() - started)
+    return ModelOutcome(spec, SCORED, notes_output=result.notes.count(), seconds=time.time() - started,
+                        stored_notes=result.notes, stored_raters=result.raters)
 
 
 def _selector(spec: ModelSpec, shared: SharedInputs) -> Selector | None:

@@ -44,7 +44,9 @@ def model_columns(scored: DataFrame, prefix: str) -> DataFrame:
         POS_POPULATION_SAMPLED: "PosFactor_populationSampledRatingCount",
     }
     cols = [F.col(src).alias(prefix + dst) for src, dst in names.items() if src in scored.columns]
-    return scored.select("noteId", *cols, "activeFilterTags")
+    # The tag filter's result; models without a tag filter (the reputation model) have none.
+    tags = [c for c in ("activeFilterTags",) if c in scored.columns]
+    return scored.select("noteId", *cols, *tags)
 
 
 def post_score(run: CoreRun, tables: dict[str, DataFrame], epoch_millis: int, cfg: ScoringConfig, *,

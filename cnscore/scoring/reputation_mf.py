@@ -1,9 +1,12 @@
-"""Reputation MF, in memory (shared docs/reference.md §5.6): the low-diligence model's engine.
+"""Reputation MF, in memory (shared docs/reference.md §5.6, §5.8): the engine of the
+low-diligence model and of the ReputationScorer.
 
-logit = f_n * f_u + i_n * rep_u + i_u + mu, binary cross-entropy with class and reputation
-weights, fitted by full-batch Adam with the reference's early stop. The reference runs three
-prescoring rounds and two final steps, each training a different subset of the parameters;
-`train_prescoring` and `train_final` reproduce those schedules on dense integer ids.
+pred = f_n * f_u + i_n * rep_u + i_u + mu, with class, reputation and normalization weights,
+fitted by full-batch Adam with the reference's early stop. The loss is configured: binary
+cross-entropy on the logit (low diligence, a 0/1 tag target) or squared error (the
+ReputationScorer, on helpfulNum). The reference runs three prescoring rounds and two final
+steps, each training a different subset of the parameters; `train_prescoring` and
+`train_final` reproduce those schedules on dense integer ids.
 
 Why in memory: the fit is ~300 full-batch Adam epochs per round; as Spark jobs that would be
 ~1,500 jobs. The inputs are three small arrays per rating (about 16 bytes), so 100M ratings
@@ -13,6 +16,7 @@ fit a driver with a few GB.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy.special import expit
@@ -23,13 +27,17 @@ NOTE_FACTOR, RATER_FACTOR = "note_factor", "rater_factor"
 NOTE_BIAS, RATER_BIAS, REPUTATION, GLOBAL = "note_bias", "rater_bias", "reputation", "global"
 # Notes whose ratings all weigh 0 still get a finite normalization (the reference adds 2^-20).
 _WEIGHT_FLOOR = 2.0 ** -20
+BCE, MSE = "bce", "mse"  # the losses: logistic on a 0/1 target, squared error on helpfulNum
+LOSSES = (BCE, MSE)
 
 
 @dataclass(frozen=True)
-class DiligenceConfig:
-    """The low-diligence model's hyperparameters (reference defaults, diligence_model.py)."""
+class ReputationMFConfig:
+    """One reputation MF's hyperparameters. The defaults are the low-diligence model's
+    (reference diligence_model.py); HelpfulnessReputationConfig holds the ReputationScorer's."""
 
     enabled: bool = True
+    loss: Literal["bce", "mse"] = BCE
     learning_rate: float = 0.2
     max_epochs: int = 300
     convergence: float = 1e-5  # stop when the loss moved less than this over stable_period epochs
@@ -41,7 +49,8 @@ class DiligenceConfig:
     global_l2_multiplier: float = 0.0
     third_round_l2_multiplier: float = 1.0
     third_round_note_intercept_l2_multiplier: float = 1.0
-    pos_weight: float = 100.0
+    pos_weight: float = 100.0  # weight of ratings whose target is exactly 1
+    first_round_rater_norm_exp: float = 0.0  # round 1: each rating x (its rater's total weight)^this
     second_round_pos_weight_multiplier: float = 1.0
     third_round_pos_weight_multiplier: float = 5.0
     third_round_note_norm_exp: float = -0.5
@@ -49,16 +58,45 @@ class DiligenceConfig:
     reputation_smoothing: float = 0.1  # the reference's alpha
 
     def __post_init__(self) -> None:
+        kind = type(self).__name__
         for name in ("learning_rate", "l2", "pos_weight", "convergence"):
             if not getattr(self, name) >= 0:
-                raise ValueError(f"DiligenceConfig.{name} must be >= 0, got {getattr(self, name)}")
+                raise ValueError(f"{kind}.{name} must be >= 0, got {getattr(self, name)}")
         if self.max_epochs < 1 or self.stable_period < 1:
-            raise ValueError("DiligenceConfig.max_epochs and stable_period must be >= 1")
+            raise ValueError(f"{kind}.max_epochs and stable_period must be >= 1")
+        if self.loss not in LOSSES:
+            raise ValueError(f"{kind}.loss must be one of {LOSSES}, got {self.loss!r}")
+
+
+DiligenceConfig = ReputationMFConfig  # the name ScoringConfig.diligence knows
+
+
+@dataclass(frozen=True)
+class HelpfulnessReputationConfig(ReputationMFConfig):
+    """The ReputationScorer's hyperparameters (reference helpfulness_model.py, §5.8): squared
+    error on helpfulNum, light L2, raters normalized in round 1, notes in round 3, plain
+    reputation weights. Fields not listed keep the low-diligence values, which it shares."""
+
+    loss: Literal["bce", "mse"] = MSE
+    convergence: float = 1e-7
+    stable_period: int = 10
+    l2: float = 0.01
+    note_intercept_l2_multiplier: float = 0.5
+    rater_intercept_l2_multiplier: float = 1.0
+    reputation_l2_multiplier: float = 1.0
+    third_round_l2_multiplier: float = 0.1
+    third_round_note_intercept_l2_multiplier: float = 10.0
+    pos_weight: float = 0.2
+    first_round_rater_norm_exp: float = -0.5
+    second_round_pos_weight_multiplier: float = 5.0
+    reputation_exp: float = 1.0
+    reputation_smoothing: float = 0.0
 
 
 @dataclass(frozen=True)
 class RatingArrays:
-    """One rating per position: dense note and rater indexes (0..n-1) and a 0/1 target."""
+    """One rating per position: dense note and rater indexes (0..n-1) and a target (0/1 for
+    the logistic loss, helpfulNum for squared error)."""
 
     note: np.ndarray
     rater: np.ndarray
@@ -81,8 +119,10 @@ class Penalty:
 
 
 def rating_weights(data: RatingArrays, pos_weight: float, reputation: np.ndarray | None = None,
-                   reputation_exp: float = 1.0, smoothing: float = 0.0, note_norm_exp: float = 0.0) -> np.ndarray:
-    """Per-rating loss weights: class weight, then reputation, then note normalization."""
+                   reputation_exp: float = 1.0, smoothing: float = 0.0, note_norm_exp: float = 0.0,
+                   rater_norm_exp: float = 0.0) -> np.ndarray:
+    """Per-rating loss weights: class weight, then reputation, then note normalization, then
+    rater normalization (each on the weights so far, the reference's order)."""
     weights = np.where(data.target == 1, pos_weight, 1.0)
     if reputation is not None:
         rep = np.clip(reputation, 0.0, None)[data.rater] ** reputation_exp
@@ -90,6 +130,9 @@ def rating_weights(data: RatingArrays, pos_weight: float, reputation: np.ndarray
     if note_norm_exp != 0:
         totals = np.bincount(data.note, weights=weights, minlength=data.num_notes) + _WEIGHT_FLOOR
         weights = weights * totals[data.note] ** note_norm_exp
+    if rater_norm_exp != 0:
+        totals = np.bincount(data.rater, weights=weights, minlength=data.num_raters) + _WEIGHT_FLOOR
+        weights = weights * totals[data.rater] ** rater_norm_exp
     return weights
 
 
@@ -101,16 +144,23 @@ def _scales(penalty: Penalty, params: dict, num_ratings: int) -> tuple[float, fl
     return note_scale, rater_scale
 
 
+def _pointwise(pred: np.ndarray, y: np.ndarray, loss: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each rating's loss and its derivative in pred."""
+    if loss == MSE:
+        return (pred - y) ** 2, 2.0 * (pred - y)
+    return np.maximum(pred, 0.0) - y * pred + np.log1p(np.exp(-np.abs(pred))), expit(pred) - y
+
+
 def loss_and_grads(params: dict, data: RatingArrays, weights: np.ndarray,
-                   penalty: Penalty) -> tuple[float, dict]:
-    """The weighted mean BCE-with-logits loss plus the L2 penalty, and its gradient."""
+                   penalty: Penalty, loss: str = BCE) -> tuple[float, dict]:
+    """The weighted mean loss (BCE with logits, or squared error) plus the L2 penalty, and its
+    gradient."""
     n, u = data.note, data.rater
-    logit = (params[NOTE_FACTOR][n] * params[RATER_FACTOR][u] + params[NOTE_BIAS][n] * params[REPUTATION][u]
-             + params[RATER_BIAS][u] + params[GLOBAL][0])
-    y = data.target
-    bce = np.maximum(logit, 0.0) - y * logit + np.log1p(np.exp(-np.abs(logit)))
-    count = len(y)
-    dz = weights * (expit(logit) - y) / count
+    pred = (params[NOTE_FACTOR][n] * params[RATER_FACTOR][u] + params[NOTE_BIAS][n] * params[REPUTATION][u]
+            + params[RATER_BIAS][u] + params[GLOBAL][0])
+    pointwise, slope = _pointwise(pred, data.target, loss)
+    count = len(pred)
+    dz = weights * slope / count
     note_scale, rater_scale = _scales(penalty, params, count)
     p = penalty
     reg_terms = {
@@ -118,8 +168,8 @@ def loss_and_grads(params: dict, data: RatingArrays, weights: np.ndarray,
         RATER_FACTOR: p.l2 * rater_scale, RATER_BIAS: p.l2 * p.rater_intercept_multiplier * rater_scale,
         REPUTATION: p.l2 * p.reputation_multiplier * rater_scale, GLOBAL: p.l2 * p.global_multiplier,
     }
-    loss = float(np.dot(weights, bce) / count) + sum(c * float(np.dot(params[k], params[k]))
-                                                     for k, c in reg_terms.items())
+    total = float(np.dot(weights, pointwise) / count) + sum(c * float(np.dot(params[k], params[k]))
+                                                            for k, c in reg_terms.items())
     grads = {
         NOTE_FACTOR: np.bincount(n, dz * params[RATER_FACTOR][u], data.num_notes),
         RATER_FACTOR: np.bincount(u, dz * params[NOTE_FACTOR][n], data.num_raters),
@@ -130,11 +180,11 @@ def loss_and_grads(params: dict, data: RatingArrays, weights: np.ndarray,
     }
     for key, coefficient in reg_terms.items():
         grads[key] = grads[key] + 2.0 * coefficient * params[key]
-    return loss, grads
+    return total, grads
 
 
 def train_round(params: dict, data: RatingArrays, weights: np.ndarray, penalty: Penalty,
-                trainable: tuple[str, ...], cfg: DiligenceConfig) -> tuple[float, int]:
+                trainable: tuple[str, ...], cfg: ReputationMFConfig) -> tuple[float, int]:
     """Adam until the loss moves less than `convergence` between checks every `stable_period`
     epochs, or `max_epochs` (the reference's loop). Returns the last loss and the epochs run."""
     optimizer = Adam(params, trainable, cfg.learning_rate)
@@ -142,7 +192,7 @@ def train_round(params: dict, data: RatingArrays, weights: np.ndarray, penalty: 
     epoch = 0
     loss = float("nan")
     while epoch <= cfg.max_epochs:
-        loss, grads = loss_and_grads(params, data, weights, penalty)
+        loss, grads = loss_and_grads(params, data, weights, penalty, cfg.loss)
         if not np.isfinite(loss):
             raise FloatingPointError(f"reputation MF: loss is {loss} at epoch {epoch}")
         if cfg.convergence > 0 and epoch % cfg.stable_period == 0:
@@ -154,7 +204,7 @@ def train_round(params: dict, data: RatingArrays, weights: np.ndarray, penalty: 
     return loss, epoch
 
 
-def _penalty(cfg: DiligenceConfig, third_round: bool, note_ratio=None, rater_ratio=None) -> Penalty:
+def _penalty(cfg: ReputationMFConfig, third_round: bool, note_ratio=None, rater_ratio=None) -> Penalty:
     l2 = cfg.l2 * (cfg.third_round_l2_multiplier if third_round else 1.0)
     note_mult = cfg.note_intercept_l2_multiplier * (
         cfg.third_round_note_intercept_l2_multiplier if third_round else 1.0)
@@ -162,7 +212,7 @@ def _penalty(cfg: DiligenceConfig, third_round: bool, note_ratio=None, rater_rat
                    cfg.global_l2_multiplier, note_ratio, rater_ratio)
 
 
-def _third_round_weights(data: RatingArrays, params: dict, cfg: DiligenceConfig) -> np.ndarray:
+def _third_round_weights(data: RatingArrays, params: dict, cfg: ReputationMFConfig) -> np.ndarray:
     return rating_weights(data, cfg.pos_weight * cfg.third_round_pos_weight_multiplier, params[REPUTATION],
                           cfg.reputation_exp, cfg.reputation_smoothing, cfg.third_round_note_norm_exp)
 
@@ -177,25 +227,36 @@ class PrescoringFit:
     epochs: tuple[int, int, int]
 
 
-def train_prescoring(data: RatingArrays, rater_factor_init: np.ndarray, cfg: DiligenceConfig,
-                     seed: int) -> PrescoringFit:
-    """Three rounds (§5.6): everything but reputation; everything but note intercepts; then only
-    intercepts and mu, with reputation-weighted, note-normalized loss.
+def _known(values) -> np.ndarray:
+    """Initial values with the reference's default of 0 where unknown (NaN)."""
+    return np.nan_to_num(np.asarray(values, dtype=float), nan=0.0)
 
-    As in the reference, note factors and note and rater intercepts start at N(0, 1) draws
-    (from `seed`), rater factors at the helpfulness model's, reputation at 1, mu at 0.
+
+def train_prescoring(data: RatingArrays, rater_factor_init: np.ndarray | None, cfg: ReputationMFConfig,
+                     seed: int, note_factor_init: np.ndarray | None = None) -> PrescoringFit:
+    """Three rounds (§5.6, §5.8): everything but reputation; everything but note intercepts;
+    then only intercepts and mu, with reputation-weighted, note-normalized loss.
+
+    As in the reference, note and rater intercepts start at N(0, 1) draws (from `seed`),
+    reputation at 1 and mu at 0; factors start at the given initial values (0 where NaN: the
+    low-diligence model passes the helpfulness model's rater factors, the ReputationScorer
+    both factors of its stable-init MF), else at N(0, 1) draws.
     """
     rng = np.random.default_rng(seed)
+    # Draw order fixed (note factors, intercepts, then rater factors): a seed gives the same
+    # starting point whichever factors are given.
+    drawn_note_factor = rng.standard_normal(data.num_notes)
+    note_bias, rater_bias = rng.standard_normal(data.num_notes), rng.standard_normal(data.num_raters)
     params = {
-        NOTE_FACTOR: rng.standard_normal(data.num_notes),
-        NOTE_BIAS: rng.standard_normal(data.num_notes),
-        RATER_BIAS: rng.standard_normal(data.num_raters),
-        RATER_FACTOR: np.nan_to_num(np.asarray(rater_factor_init, dtype=float), nan=0.0),
+        NOTE_FACTOR: drawn_note_factor if note_factor_init is None else _known(note_factor_init),
+        NOTE_BIAS: note_bias,
+        RATER_BIAS: rater_bias,
+        RATER_FACTOR: rng.standard_normal(data.num_raters) if rater_factor_init is None else _known(rater_factor_init),
         REPUTATION: np.ones(data.num_raters),
         GLOBAL: np.zeros(1),
     }
     base = _penalty(cfg, third_round=False)
-    w1 = rating_weights(data, cfg.pos_weight)
+    w1 = rating_weights(data, cfg.pos_weight, rater_norm_exp=cfg.first_round_rater_norm_exp)
     loss1, e1 = train_round(params, data, w1, base,
                             (NOTE_FACTOR, RATER_FACTOR, NOTE_BIAS, RATER_BIAS, GLOBAL), cfg)
     g1 = float(params[GLOBAL][0])
@@ -223,24 +284,22 @@ class FinalInit:
     reputation: np.ndarray
 
 
-def train_final(data: RatingArrays, init: FinalInit, global_intercepts: dict, cfg: DiligenceConfig,
-                note_ratio: float, rater_ratio: float) -> tuple[dict, tuple[int, int]]:
-    """Final scoring (§5.6): raters frozen at prescoring; note factors first (round-2 loss, mu
-    and rater intercepts of round 2), then note intercepts (round-3 loss, final mu and rater
-    intercepts). Unknown notes and raters start at 0, unknown reputation is 0."""
-    def known(values):
-        return np.nan_to_num(np.asarray(values, dtype=float), nan=0.0)
-
+def train_final(data: RatingArrays, init: FinalInit, global_intercepts: dict, cfg: ReputationMFConfig,
+                note_ratio: float | None, rater_ratio: float | None) -> tuple[dict, tuple[int, int]]:
+    """Final scoring (§5.6, §5.8): raters frozen at prescoring; note factors first (round-2
+    loss, mu and rater intercepts of round 2), then note intercepts (round-3 loss, final mu and
+    rater intercepts). Unknown notes and raters start at 0, unknown reputation is 0. Ratios
+    None: L2 terms are means over this data's notes / raters (the ReputationScorer)."""
     params = {
-        NOTE_FACTOR: known(init.note_factor), NOTE_BIAS: known(init.note_bias_round2),
-        RATER_FACTOR: known(init.rater_factor), RATER_BIAS: known(init.rater_bias_round2),
-        REPUTATION: known(init.reputation), GLOBAL: np.array([global_intercepts["secondRound"]], dtype=float),
+        NOTE_FACTOR: _known(init.note_factor), NOTE_BIAS: _known(init.note_bias_round2),
+        RATER_FACTOR: _known(init.rater_factor), RATER_BIAS: _known(init.rater_bias_round2),
+        REPUTATION: _known(init.reputation), GLOBAL: np.array([global_intercepts["secondRound"]], dtype=float),
     }
     base = _penalty(cfg, third_round=False, note_ratio=note_ratio, rater_ratio=rater_ratio)
     w2 = rating_weights(data, cfg.pos_weight * cfg.second_round_pos_weight_multiplier)
     _, epochs_a = train_round(params, data, w2, base, (NOTE_FACTOR,), cfg)
     params[GLOBAL] = np.array([global_intercepts["finalRound"]], dtype=float)
-    params[RATER_BIAS] = known(init.rater_bias)
+    params[RATER_BIAS] = _known(init.rater_bias)
     third = _penalty(cfg, third_round=True, note_ratio=note_ratio, rater_ratio=rater_ratio)
     _, epochs_b = train_round(params, data, _third_round_weights(data, params, cfg), third, (NOTE_BIAS,), cfg)
     return params, (epochs_a, epochs_b)

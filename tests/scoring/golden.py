@@ -11,7 +11,7 @@ FILES = {"--notes": "notes-00000.tsv", "--ratings": "ratings-00000.tsv",
 SYNTHETIC_EPOCH = 1795305600000
 # Every model the synthetic-30k golden outputs contain that we run: Core and the models of
 # tests/scoring/test_golden_models.py, in one job (its Core outputs serve the Core tests).
-SYNTHETIC_MODELS = "models.run=[core,expansion,expansion_plus,multi_group,topic,gaussian]"
+SYNTHETIC_MODELS = "models.run=[core,expansion,expansion_plus,multi_group,topic,gaussian,reputation]"
 
 
 def run_job(golden: Path, out: Path, epoch: int, *extra: str) -> Path:

@@ -2,8 +2,9 @@
 
 The issue's bar, per model the golden outputs contain: status agreement at least the
 reference's own agreement between its two seeds minus 1 point. Run here beside Core:
-Expansion, ExpansionPlus, MultiGroup, the MF topic models, and the two Gaussian coverage
-models (final scoring on Core's prescoring, §5.5). Topics come from the seed terms and the
+Expansion, ExpansionPlus, MultiGroup, the MF topic models, the two Gaussian coverage
+models (final scoring on Core's prescoring, §5.5), and the ReputationScorer (coverage* note
+columns and raterHelpfulnessReputation, §5.8). Topics come from the seed terms and the
 topic classifier, as in the reference.
 """
 
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-MODELS = ("expansion", "expansionPlus", "multiGroup", "topic", "gaussian", "gaussianCoreWithTopics")
+MODELS = ("expansion", "expansionPlus", "multiGroup", "topic", "gaussian", "gaussianCoreWithTopics", "coverage")
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +47,23 @@ def test_model_parity_with_the_reference(multi_run, prefix):
     assert compared >= 0.95 * scored_by_reference, (prefix, compared, scored_by_reference)
     assert agree >= self_agreement - 0.01, (prefix, agree, self_agreement)
     assert corr >= 0.98, (prefix, corr)
+
+
+def test_rater_helpfulness_reputation_follows_the_reference(synthetic_run):
+    """The ReputationScorer's rater column: the raters the reference gives a reputation (its
+    prescoring raters), with values correlated like the intercepts; the deprecated
+    coverageNoteInterceptMin/Max stay empty, as in the reference."""
+    golden, out = synthetic_run
+    column = "raterHelpfulnessReputation"
+    ours = pd.read_parquet(out / "tables" / "helpfulness_scores", columns=["raterParticipantId", column])
+    ref = pd.read_csv(golden / "seed42" / "helpfulness_scores.tsv", sep="\t", usecols=["raterParticipantId", column])
+    both = ours.merge(ref, on="raterParticipantId").dropna()
+    assert len(both) >= 0.95 * ref[column].notna().sum()
+    assert ours[column].notna().sum() <= 1.05 * ref[column].notna().sum()
+    assert np.corrcoef(both[f"{column}_x"], both[f"{column}_y"])[0, 1] >= 0.98
+    notes = pd.read_parquet(out / "tables" / "scored_notes", columns=["coverageNoteInterceptMin",
+                                                                      "coverageNoteInterceptMax"])
+    assert notes.isna().all().all()
 
 
 def test_topic_models_tell_topic_and_confidence_like_the_reference(multi_run):

@@ -14,6 +14,9 @@ not) with the same outside ratings: the group model does not rate it Helpful, so
 Group 2 has three raters and two notes: too few ratings to score, so its model is skipped. A
 third group model fails on purpose; neither may cost group 1 its result.
 
+The same run, stored as its tables, is then rerun for groups 1 and 3 (issue: the stage can be
+rerun for one group): group 3 scores, and every other model and output stays as it was.
+
 Group 14, the "expanded consensus" trial, has its own small community (notes 7000-7204) and
 scores with its normalized loss (§3.9, §5.1) in the same run.
 
@@ -32,12 +35,11 @@ import pandas as pd
 import pytest
 
 from cnscore import schemas
-from cnscore.config import ScoreConfig
+from cnscore.config import ConfigError, ScoreConfig
 from cnscore.scoring import multi_model
-from cnscore.scoring.multi_model import (FAILED, SCORED, SKIPPED, combine_outputs, combine_raters,
-                                         run_isolated, run_models)
+from cnscore.scoring.multi_model import FAILED, SCORED, SKIPPED, combine_outputs, combine_raters, run_models
 from cnscore.scoring.outputs import post_score
-from cnscore.scoring.pipeline import prepare_shared
+from cnscore.scoring.rerun import rerun_models, run_tables
 from cnscore.scoring.status import CRH, CRNH, FIRM_REJECT, NMR
 from cnscore.synthetic import conform_to_schema
 from jobs._models import load_models_file
@@ -247,28 +249,90 @@ def test_a_too_small_or_failing_group_is_dropped_and_the_others_kept(multi):
     assert "planted failure" in failed.reason
 
 
-def test_the_one_stage_run_matches_the_sequential_distributed_run(spark, multi):
-    """The fixture ran group models side by side, each fit in one pandas-UDF call (models.yml:
-    engine auto); fitted one after another on the distributed engine they give the same notes."""
+@pytest.fixture(scope="module")
+def rerun(spark, multi, tmp_path_factory):
+    """Groups 1 and 3 scored again from the multi run's tables (through Parquet, as the job
+    stores them): group 1 on the distributed engine, group 3 with its models.yml settings (the
+    multi run's planted failure fixed)."""
     run, _, _ = multi
+    stored = tmp_path_factory.mktemp("earlier_run")
+    previous = {}
+    for name, table in run_tables(run).items():
+        table.write.parquet(str(stored / name))
+        previous[name] = spark.read.parquet(str(stored / name))
     group = _spec("group", SMALL_GROUP)
     assert dict(group.mf_overrides)["engine"] == "auto"
     distributed = dataclasses.replace(group, mf_overrides=(*group.mf_overrides, ("engine", "distributed")))
+    fixed = _spec("group", FAILING_GROUP)
+    specs = [{group.name: distributed, fixed.name: fixed}.get(o.spec.name, o.spec) for o in run.outcomes]
     cfg = ScoreConfig()
     tables = planted_tables(spark)
-    shared = prepare_shared(tables, _spec("core").scoring, cfg.coordination, None)
-    again = run_isolated(shared, tables, [distributed], cfg.mf, parallelism=1)
+    again = rerun_models(tables, specs, previous, [group.name, fixed.name], cfg.mf, cfg.coordination, parallelism=1)
+    outputs = post_score(again.core, tables, NOW, cfg.scoring, specs=again.specs,
+                         model_notes=combine_outputs(again.outcomes, again.core.history),
+                         model_raters=combine_raters(again.outcomes))
+    return again, outputs, previous
+
+
+def test_the_one_stage_run_matches_the_sequential_distributed_run(multi, rerun):
+    """The multi run fitted group models side by side, each fit in one pandas-UDF call
+    (models.yml: engine auto); the rerun fitted group 1 alone on the distributed engine."""
     cols = ["noteId", "internalNoteIntercept", "internalNoteFactor1", "ratingStatus"]
 
     def notes(outcomes):
         found = next(o for o in outcomes if o.spec.role == "group" and o.spec.group_id == SMALL_GROUP)
+        assert found.run is not None  # fitted in that run, not read from its tables
         return found.run.scored_notes.select(*cols).toPandas().sort_values("noteId").reset_index(drop=True)
 
-    one_stage, sequential = notes(run.outcomes), notes(again)
+    one_stage, sequential = notes(multi[0].outcomes), notes(rerun[0].outcomes)
     assert len(one_stage) == len(sequential) > 10
     assert (one_stage.noteId.to_numpy() == sequential.noteId.to_numpy()).all()
     assert (one_stage.ratingStatus == sequential.ratingStatus).all()
     np.testing.assert_allclose(one_stage[cols[1:3]].to_numpy(), sequential[cols[1:3]].to_numpy(), atol=1e-6)
+
+
+def test_a_rerun_of_two_groups_keeps_every_other_model_and_output(multi, rerun):
+    """Core, group 2 (skipped) and group 14 come from the earlier run's tables; group 3, which
+    failed there, is skipped now (no rater of the planted data is in group 3); every output
+    table is the earlier run's."""
+    run, _, outputs = multi
+    again, rerun_outputs, _ = rerun
+    before = {o.spec.name: o for o in run.outcomes}
+    states = {o.spec.group_id: o.state for o in again.outcomes if o.spec.role == "group"}
+    assert states == {SMALL_GROUP: SCORED, TINY_GROUP: SKIPPED, FAILING_GROUP: SKIPPED, TRIAL_GROUP: SCORED}
+    assert "count filter" in next(o for o in again.outcomes if o.spec.group_id == FAILING_GROUP).reason
+    for o in again.outcomes:
+        if o.spec.group_id == SMALL_GROUP:
+            assert o.run is not None, o.spec.name
+        elif o.spec.group_id != FAILING_GROUP:
+            assert o.run is None or o.spec.role == "core", o.spec.name  # stored
+            assert (o.state, o.notes_output) == (before[o.spec.name].state, before[o.spec.name].notes_output)
+    for name in ("scored_notes", "helpfulness_scores", "note_status_history", "aux_note_info"):
+        key = "raterParticipantId" if name == "helpfulness_scores" else "noteId"
+        expected = outputs[name].toPandas().sort_values(key, ignore_index=True)
+        got = rerun_outputs[name].toPandas().sort_values(key, ignore_index=True)
+        assert list(got.columns) == list(expected.columns), name
+        numeric = [c for c in expected.columns if pd.api.types.is_float_dtype(expected[c])]
+        pd.testing.assert_frame_equal(got.drop(columns=numeric), expected.drop(columns=numeric), obj=name)
+        # Group 1's numbers went through another engine (equal to 1e-6 above); the rest is read back.
+        np.testing.assert_allclose(got[numeric].to_numpy(float), expected[numeric].to_numpy(float), atol=1e-6,
+                                   equal_nan=True, err_msg=name)
+
+
+def test_a_rerun_refuses_authorities_unknown_names_and_other_selections(spark, multi, rerun):
+    run, _, _ = multi
+    _, _, previous = rerun
+    specs = [o.spec for o in run.outcomes]
+    cfg = ScoreConfig()
+    with pytest.raises(ConfigError, match="running every model again"):
+        rerun_models({}, specs, previous, [_spec("core").name], cfg.mf, cfg.coordination)
+    with pytest.raises(ConfigError, match="not among the selected models"):
+        rerun_models({}, specs, previous, ["NoSuchScorer"], cfg.mf, cfg.coordination)
+    with pytest.raises(ConfigError, match="earlier run selected"):
+        rerun_models({}, specs[:-1], previous, [_spec("group", SMALL_GROUP).name], cfg.mf, cfg.coordination)
+    with pytest.raises(ConfigError, match="model_rater_params"):
+        rerun_models({}, specs, {k: v for k, v in previous.items() if k != "model_rater_params"},
+                     [_spec("group", SMALL_GROUP).name], cfg.mf, cfg.coordination)
 
 
 def _trial(run):

@@ -46,11 +46,17 @@ def test_support_is_decided_by_configured_fields():
                         *(f"MFGroupScorer_{i}" for i in range(1, 15)),  # 14: with its normalized loss
                         *(f"MFTopicScorer_{t}" for t in ("UkraineConflict", "GazaConflict", "MessiRonaldo", "Scams")),
                         "GaussianGroupScorer_15", "GaussianTopicScorer_InDimensionTwo", "GaussianScorer",
-                        "GaussianCoreWithTopicsScorer"}
+                        "GaussianCoreWithTopicsScorer", "ReputationScorer"}
+    assert runnable == {s.name for s in SPECS}  # every model of the file
     by_name = {s.name: s for s in SPECS}
     assert unsupported_reason(by_name["MFGroupScorer_14"]) is None
     assert by_name["MFGroupScorer_14"].normalized_loss is not None
-    assert "reputation" in unsupported_reason(by_name["ReputationScorer"])
+    # The reputation MF goes with the reputation role only: its outputs are coverage columns and
+    # rater reputations, not what another role's meta rules read.
+    assert "role group with reputation_mf final" in unsupported_reason(
+        dataclasses.replace(by_name["MFGroupScorer_1"], prescoring="reputation_mf", final="reputation_mf"))
+    assert "role reputation with mf final" in unsupported_reason(
+        dataclasses.replace(by_name["ReputationScorer"], prescoring="mf", final="mf"))
     # The normalized loss weighs an MF fit: a Gaussian final scoring has none.
     gaussian_14 = dataclasses.replace(by_name["MFGroupScorer_14"], final="gaussian")
     assert "normalized loss" in unsupported_reason(gaussian_14)
@@ -59,7 +65,8 @@ def test_support_is_decided_by_configured_fields():
     assert "reputation_mf prescoring / gaussian final" in unsupported_reason(orphan)
     # A renamed model keeps its verdict: names play no part.
     renamed = dataclasses.replace(by_name["ReputationScorer"], name="MFGroupScorer_1")
-    assert unsupported_reason(renamed) is not None
+    assert unsupported_reason(renamed) is None
+    assert unsupported_reason(dataclasses.replace(orphan, name="ReputationScorer")) is not None
     assert all(s.role in SUPPORTED_ROLES for s in SPECS if s.name in runnable)
 
 
