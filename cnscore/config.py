@@ -256,9 +256,9 @@ class ModelsConfig:
 
     run: tuple[str, ...] = ("core",)
     file: str | None = None  # the models file; None: conf/models.yml of the repository
-    # Models run this many at a time (threads submitting Spark jobs; with mf.engine auto each
-    # small model's fits are one pandas-UDF call on one worker). Core starts first; models whose
-    # prescoring is Core's start when it has scored. 1: one after another.
+    # Group, multi-group, topic, Gaussian and reputation models run this many at a time (threads
+    # submitting Spark jobs; with mf.engine auto each of their fits is one pandas-UDF call on one
+    # worker), after Core and the other models. 1: in turn.
     parallelism: int = 4
 
     def __post_init__(self) -> None:
