@@ -7,7 +7,7 @@
 - all: both in one process, without the round trip through tables. This phase also runs the
   other models selected by `models.run` (cnscore/scoring/multi_model.py); the split phases
   persist Core's prescoring only, so they refuse a multi-model selection. With `rerun` names it
-  scores only those group / topic / Gaussian models again and reads every other model's outcome
+  scores only those group / multi-group / topic / Gaussian / reputation models again and reads every other model's outcome
   from OUT/tables (cnscore/scoring/rerun.py), then post-scores and writes as usual.
 """
 

@@ -136,7 +136,7 @@ def run_models(tables: dict[str, DataFrame], specs: Sequence[ModelSpec], mf: MFC
 
 def run_isolated(shared: SharedInputs, tables: dict[str, DataFrame], specs: Sequence[ModelSpec], mf: MFConfig,
                  parallelism: int, *, core_run: CoreRun | None = None) -> list[ModelOutcome]:
-    """The group, multi-group, topic and Gaussian models as one stage: `parallelism` at a
+    """The group, multi-group, topic, Gaussian and reputation models as one stage: `parallelism` at a
     time, each failure recorded in its outcome (the others keep their results); outcomes in
     `specs` order. core_run: Core's run, for the models whose prescoring is Core's.
 
