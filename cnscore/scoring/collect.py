@@ -51,6 +51,21 @@ def aligned(ids: np.ndarray, table: pd.DataFrame, key: str, column: str) -> np.n
     return table.set_index(key)[column].reindex(ids).to_numpy(dtype=float)
 
 
+def as_reference_finds(note_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Initial note values as the reference's initialisation finds them (NaN: not found, the
+    note starts at 0). It looks each note up in a dict built from `frame[[noteId, value]].values`,
+    where pandas has turned the int64 ids into doubles: an id a double does not hold exactly
+    (almost every id above 2^53, so every production noteId) is not found. Rater ids are
+    strings and are found."""
+    exact = np.array([int(float(i)) == int(i) for i in note_ids], dtype=bool)
+    return np.where(exact, values, np.nan)
+
+
+def note_init(note_ids: np.ndarray, table: pd.DataFrame, column: str) -> np.ndarray:
+    """A note parameter's initial values in the order of note_ids, as the reference finds them."""
+    return as_reference_finds(note_ids, aligned(note_ids, table, NOTE_ID, column))
+
+
 def params_frame(spark: SparkSession, table: pd.DataFrame, key_ddl: str, columns) -> DataFrame:
     """A small driver-side parameter table as a checkpointed DataFrame (key + double columns)."""
     ddl = ", ".join([key_ddl] + [f"{c} double" for c in columns])

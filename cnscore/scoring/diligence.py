@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 
 from cnscore.columns import ParamCols, RatingCols
 from cnscore.scoring import reputation_mf as rmf
-from cnscore.scoring.collect import Collected, aligned, collect_ratings, params_frame
+from cnscore.scoring.collect import Collected, aligned, collect_ratings, note_init, params_frame
 
 log = logging.getLogger(__name__)
 P = ParamCols
@@ -81,7 +81,10 @@ def prescore_diligence(final_round: DataFrame, rater_params: DataFrame, cfg: rmf
 def final_diligence(selected: DataFrame, params: DiligenceParams, meta: dict,
                     cfg: rmf.DiligenceConfig) -> DataFrame:
     """noteId, lowDiligenceNoteIntercept, lowDiligenceNoteFactor1 from final scoring's ratings,
-    raters frozen at prescoring, penalties scaled by prescoring's final-round ratios (§3.2)."""
+    raters frozen at prescoring, penalties scaled by prescoring's final-round ratios (§3.2).
+    Notes start where the reference's lookup finds them (`collect.as_reference_finds`): at 0
+    for every id a double does not hold, which is what makes the final intercepts hardly
+    depend on prescoring's random start."""
     schema = f"{NOTE_ID} bigint, {NOTE_INTERCEPT} double, {NOTE_FACTOR} double"
     spark = selected.sparkSession
     collected = _collect(selected)
@@ -91,8 +94,8 @@ def final_diligence(selected: DataFrame, params: DiligenceParams, meta: dict,
     notes = params.notes.toPandas()
     raters = params.raters.toPandas()
     init = rmf.FinalInit(
-        note_factor=aligned(collected.note_ids, notes, NOTE_ID, NOTE_FACTOR),
-        note_bias_round2=aligned(collected.note_ids, notes, NOTE_ID, NOTE_INTERCEPT_ROUND2),
+        note_factor=note_init(collected.note_ids, notes, NOTE_FACTOR),
+        note_bias_round2=note_init(collected.note_ids, notes, NOTE_INTERCEPT_ROUND2),
         rater_factor=aligned(collected.rater_ids, raters, RATER_ID, RATER_FACTOR),
         rater_bias=aligned(collected.rater_ids, raters, RATER_ID, RATER_INTERCEPT),
         rater_bias_round2=aligned(collected.rater_ids, raters, RATER_ID, RATER_INTERCEPT_ROUND2),

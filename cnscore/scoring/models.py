@@ -16,6 +16,7 @@ from typing import Any
 
 from cnscore.config import ConfigError, MFConfig, NormalizedLoss, _coerce
 from cnscore.scoring.gaussian_kernel import GaussianConfig
+from cnscore.scoring.reputation_mf import HelpfulnessReputationConfig, ReputationMFConfig
 from cnscore.scoring.settings import ScoringConfig
 
 # Roles decide which meta rules a model takes part in (cnscore.scoring.reconcile).
@@ -24,6 +25,10 @@ ROLES = (*COPY_ROLES, "multi_group", "group", "gaussian", "topic", "reputation")
 ALGORITHMS = {"prescoring": ("mf", "reputation_mf", "core"), "final": ("mf", "gaussian", "reputation_mf")}
 ALL_RATERS = "all"
 GAUSSIAN = "gaussian"  # the final algorithm that reads ModelSpec.gaussian
+REPUTATION_MF = "reputation_mf"  # the algorithm that reads ModelSpec.reputation_mf
+# final algorithm -> the ModelSpec field (= models.yml key) of its settings, and their defaults
+_ALGORITHM_SETTINGS = {GAUSSIAN: ("gaussian", GaussianConfig),
+                       REPUTATION_MF: ("reputation_mf", HelpfulnessReputationConfig)}
 CORE_PRESCORING = "core"  # prescoring algorithm: reuse the core-role model's prescoring
 _NEEDS_RULE = (*COPY_ROLES, "multi_group", "gaussian", "topic")  # groups need a rule or demote_rule
 # Population keys live under `selection:`; the loader sets model_name / model_version itself.
@@ -94,6 +99,8 @@ class ModelSpec:
     population_sampled: PopulationSampledGuard | None = None
     # final: gaussian only: the kernel's settings (reference defaults, overridable per model).
     gaussian: GaussianConfig | None = None
+    # final: reputation_mf only: the reputation MF's hyperparameters (the reference's, overridable).
+    reputation_mf: ReputationMFConfig | None = None
 
     @property
     def use_reputation(self) -> bool:
@@ -184,17 +191,19 @@ def _spec(entry: Any, sets: Mapping[str, tuple[int, ...]], base: ScoringConfig, 
                               "model_version": values["version"]}, f"{where}.scoring.")
     mf = values.pop("mf", None) or {}
     mf_checked = _replace(MFConfig(), mf, f"{where}.mf.")  # unknown keys / bad values fail now
-    gaussian = values.pop("gaussian", None)
-    if values.get("final") == GAUSSIAN:
-        values["gaussian"] = _replace(GaussianConfig(), gaussian or {}, f"{where}.gaussian.")
-    elif gaussian is not None:
-        raise ConfigError(f"{where}: `gaussian` settings are for models whose final algorithm is {GAUSSIAN}")
+    for algorithm, (key, defaults) in _ALGORITHM_SETTINGS.items():
+        settings = values.pop(key, None)
+        if values.get("final") == algorithm:
+            values[key] = _replace(defaults(), settings or {}, f"{where}.{key}.")
+        elif settings is not None:
+            raise ConfigError(f"{where}: `{key}` settings are for models whose final algorithm is {algorithm}")
     nested = {"promotion": Promotion, "topic": TopicSettings, "population_sampled": PopulationSampledGuard,
               "normalized_loss": NormalizedLoss}
     for key, cls in nested.items():
         if values.get(key) is not None:
             values[key] = _make(cls, values[key], f"{where}.{key}.")
-    kwargs = {k: _coerce(f"{where}.{k}", v, _hint(ModelSpec, k)) if k not in (*nested, "gaussian") else v
+    settings_keys = [key for key, _ in _ALGORITHM_SETTINGS.values()]
+    kwargs = {k: _coerce(f"{where}.{k}", v, _hint(ModelSpec, k)) if k not in (*nested, *settings_keys) else v
               for k, v in values.items()}
     overrides_mf = tuple(sorted((k, getattr(mf_checked, k)) for k in mf))
     spec = ModelSpec(**kwargs, scoring=scoring, selection=selection, mf_overrides=overrides_mf)

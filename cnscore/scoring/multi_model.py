@@ -40,7 +40,7 @@ from cnscore.scoring import groups, reputation_scorer, topics
 from cnscore.scoring.combine import (FAILED, SCORED, SKIPPED, UNSUPPORTED, ModelOutcome, MultiRun, combine_outputs,
                                      combine_raters, model_runs_table)
 from cnscore.scoring.counts import filter_min_counts
-from cnscore.scoring.models import CORE_PRESCORING, GAUSSIAN, ROLES, ModelSpec, single_role
+from cnscore.scoring.models import CORE_PRESCORING, GAUSSIAN, REPUTATION_MF, ROLES, ModelSpec, single_role
 from cnscore.scoring.pipeline import (CoreInputs, CoreRun, SharedInputs, Selector, capture, prepare_model,
                                       prepare_shared, score_prepared)
 
@@ -53,7 +53,6 @@ NOTE_ID, RATER_ID = RatingCols.NOTE_ID, RatingCols.RATER_ID
 RUN_ALL = "all"  # models.run value: every enabled model of the file
 SUPPORTED_ROLES = ("core", "core_with_topics", "expansion", "expansion_plus", "group", "multi_group", "topic",
                    "gaussian", reputation_scorer.ROLE)
-REPUTATION_MF = reputation_scorer.ALGORITHM
 # (prescoring, final) algorithm pairs: MF throughout; Gaussian final scoring on the model's own
 # MF prescoring (group 15, InDimensionTwo) or on Core's (the Gaussian coverage models); the
 # reputation MF in both phases (the reputation model).
@@ -204,7 +203,8 @@ def _score_reputation(spec: ModelSpec, prepared: CoreInputs, mf: MFConfig, start
                       wanted: str) -> ModelOutcome:
     """The reputation model (§5.8): no CoreRun; its outcome carries its notes and raters as
     tables (stored_notes / stored_raters), as a model kept from an earlier run does."""
-    result = reputation_scorer.score_reputation(prepared, spec.mf_config(mf), spec.scoring)
+    result = reputation_scorer.score_reputation(prepared, spec.mf_config(mf), spec.scoring,
+                                              spec.reputation_mf)
     if result is None:
         reason = f"no ratings left after the {wanted} count filter"
         log.warning("%s: %s; skipped (an empty result, as in the reference)", spec.name, reason)

@@ -38,7 +38,7 @@ from pyspark.sql import functions as F
 from cnscore.columns import ParamCols, RatingCols
 from cnscore.config import MFConfig
 from cnscore.scoring import reputation_mf as rmf
-from cnscore.scoring.collect import Collected, aligned, collect_ratings, params_frame
+from cnscore.scoring.collect import Collected, aligned, collect_ratings, note_init, params_frame
 from cnscore.scoring.counts import filter_min_counts
 from cnscore.scoring.fits import fit
 from cnscore.scoring.pipeline import CoreInputs, capture
@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 P = ParamCols
 NOTE_ID, RATER_ID = RatingCols.NOTE_ID, RatingCols.RATER_ID
 ROLE = "reputation"  # conf/models.yml role of the models scored here
-ALGORITHM = "reputation_mf"  # their prescoring and final algorithm
 # The model's own columns, named like an MF model's so that outputs.model_columns maps them to
 # <prefix>NoteIntercept / <prefix>NoteFactor1 / <prefix>RatingStatus.
 NOTE_INTERCEPT, NOTE_FACTOR, STATUS = P.NOTE_INTERCEPT, f"{P.NOTE_FACTOR_PREFIX}1", "ratingStatus"
@@ -71,25 +70,27 @@ class ReputationResult:
 
 
 def score_reputation(prepared: CoreInputs, mf: MFConfig, cfg: ScoringConfig,
-                     params: rmf.ReputationMFConfig = rmf.HelpfulnessReputationConfig()) -> ReputationResult | None:
+                     params: rmf.ReputationMFConfig | None = None) -> ReputationResult | None:
     """Prescoring and final scoring of a reputation model on its prepared ratings.
 
     Args:
         prepared: the model's ratings (`pipeline.prepare_model` with its selection).
         mf: MF settings of the stable-init fit; `mf.seed` also seeds the initial intercepts.
         cfg: the model's ScoringConfig: count filters, stable init, crh_threshold, capture.
-        params: the reputation MF's hyperparameters.
+        params: the reputation MF's hyperparameters (None: the reference's,
+            `HelpfulnessReputationConfig`; models.yml's `reputation_mf:` key overrides them).
 
     Returns:
         None when no ratings are left after the count filter in either phase (the reference
         returns an empty result then).
     """
+    params = params or rmf.HelpfulnessReputationConfig()
     pre = filter_min_counts(prepared.pre_model, cfg.min_ratings_per_note, cfg.min_ratings_per_rater)
     collected = collect_ratings(pre, F.col(RatingCols.HELPFUL_NUM))
     if len(collected.arrays.target) == 0:
         return None
-    note_init, rater_init = _stable_factors(pre, prepared, mf, cfg, collected)
-    fitted = rmf.train_prescoring(collected.arrays, rater_init, params, mf.seed, note_factor_init=note_init)
+    note_start, rater_start = _stable_factors(pre, prepared, mf, cfg, collected)
+    fitted = rmf.train_prescoring(collected.arrays, rater_start, params, mf.seed, note_factor_init=note_start)
     log.info("reputation prescoring: %d ratings, %d notes, %d raters, epochs %s, losses %s",
              len(collected.arrays.target), collected.arrays.num_notes, collected.arrays.num_raters,
              fitted.epochs, fitted.losses)
@@ -122,18 +123,8 @@ def _stable_factors(pre: DataFrame, prepared: CoreInputs, mf: MFConfig, cfg: Sco
         raters = init.raters.select(RATER_ID, RATER_FACTOR).toPandas()
     finally:
         subset.unpersist()
-    return (as_reference_finds(collected.note_ids, aligned(collected.note_ids, notes, NOTE_ID, NOTE_FACTOR)),
+    return (note_init(collected.note_ids, notes, NOTE_FACTOR),
             aligned(collected.rater_ids, raters, RATER_ID, RATER_FACTOR))
-
-
-def as_reference_finds(note_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Initial note values as the reference's initialisation finds them (NaN: not found, the
-    note starts at 0). It looks each note up in a dict built from `frame[[noteId, value]].values`,
-    where pandas has turned the int64 ids into doubles: an id a double does not hold exactly
-    (almost every id above 2^53, so every production noteId) is not found. Rater ids are
-    strings and are found."""
-    exact = np.array([int(float(i)) == int(i) for i in note_ids], dtype=bool)
-    return np.where(exact, values, np.nan)
 
 
 def _final_init(pre: Collected, fitted: rmf.PrescoringFit, final: Collected) -> rmf.FinalInit:
@@ -145,8 +136,8 @@ def _final_init(pre: Collected, fitted: rmf.PrescoringFit, final: Collected) -> 
                            "i": fitted.params[rmf.RATER_BIAS], "i2": fitted.rater_bias_round2,
                            "rep": fitted.params[rmf.REPUTATION]})
     return rmf.FinalInit(
-        note_factor=as_reference_finds(final.note_ids, aligned(final.note_ids, notes, NOTE_ID, "f")),
-        note_bias_round2=as_reference_finds(final.note_ids, aligned(final.note_ids, notes, NOTE_ID, "i2")),
+        note_factor=note_init(final.note_ids, notes, "f"),
+        note_bias_round2=note_init(final.note_ids, notes, "i2"),
         rater_factor=aligned(final.rater_ids, raters, RATER_ID, "f"),
         rater_bias=aligned(final.rater_ids, raters, RATER_ID, "i"),
         rater_bias_round2=aligned(final.rater_ids, raters, RATER_ID, "i2"),

@@ -53,9 +53,11 @@ def test_birdwatch_parity_meets_the_issue_bar(birdwatch_run):
 
 # The low-diligence fit starts from random draws (as the reference's). The reference's two golden
 # runs agree with r = 0.927 on birdwatch-2021-03 (16 notes on opposite sides of 0.263) and
-# r = 0.9997 on synthetic-30k; on synthetic-30k our runs with seeds 42, 1 and 2 agree with each
-# other at r = 0.986-0.995 and with the reference at 0.977-0.988 (measured 2026-11-22).
-@pytest.mark.parametrize("fixture, min_corr", [("birdwatch_run", 0.9), ("synthetic_run", 0.97)])
+# r = 0.9997 on synthetic-30k; on synthetic-30k our runs with seeds 42, 1 and 2 agreed with each
+# other at r = 0.986-0.995 and with the reference at 0.977-0.988 (measured 2026-11-22). Since
+# final scoring starts notes where the reference's lookup finds them (at 0 for these ids), seed
+# 42 gives r = 0.988 against the reference's seed 42 (0.977 before) and 0.990 against seed 7.
+@pytest.mark.parametrize("fixture, min_corr", [("birdwatch_run", 0.9), ("synthetic_run", 0.98)])
 def test_low_diligence_intercepts_track_the_reference(request, fixture, min_corr):
     golden, out = request.getfixturevalue(fixture)
     ours = pd.read_parquet(out / "tables" / "core_scored_notes", columns=["noteId", "lowDiligenceNoteIntercept"])

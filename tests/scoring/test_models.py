@@ -12,6 +12,7 @@ import yaml
 from cnscore.config import ConfigError, MFConfig
 from cnscore.scoring.gaussian_kernel import GaussianConfig
 from cnscore.scoring.models import ROLES, ModelSpec, load_models, single_role
+from cnscore.scoring.reputation_mf import HelpfulnessReputationConfig
 from cnscore.scoring.settings import ScoringConfig
 from cnscore.scoring.status_history import LOCKABLE_RULES
 from jobs._models import load_models_file
@@ -108,6 +109,7 @@ GROUP_1 = 5
 GAUSSIAN = next(i for i, m in enumerate(DOC["models"]) if m["name"] == "GaussianScorer")
 GROUP_14 = next(i for i, m in enumerate(DOC["models"]) if m["name"] == "MFGroupScorer_14")
 TRIAL_LOSS = DOC["models"][GROUP_14]["normalized_loss"]
+REPUTATION = next(i for i, m in enumerate(DOC["models"]) if m["role"] == "reputation")
 
 
 def test_gaussian_models_carry_the_kernel_settings_with_per_model_overrides():
@@ -118,6 +120,15 @@ def test_gaussian_models_carry_the_kernel_settings_with_per_model_overrides():
     spec = next(s for s in changed if s.name == "GaussianScorer")
     assert spec.gaussian.crh.bandwidth == 0.05 and spec.gaussian.min_raters_per_sign == 2
     assert spec.gaussian.crnh == GaussianConfig().crnh  # untouched settings keep the defaults
+
+
+def test_the_reputation_model_carries_the_reference_hyperparameters_with_overrides():
+    assert BY_NAME["ReputationScorer"].reputation_mf == HelpfulnessReputationConfig()
+    assert all((s.reputation_mf is not None) == (s.final == "reputation_mf") for s in SPECS)
+    changed = load_models(_doc_with(REPUTATION, reputation_mf={"l2": 0.02, "max_epochs": 50}))
+    spec = next(s for s in changed if s.role == "reputation")
+    assert (spec.reputation_mf.l2, spec.reputation_mf.max_epochs) == (0.02, 50)
+    assert spec.reputation_mf.loss == "mse"  # untouched settings keep the reference's
 
 
 @pytest.mark.parametrize(
@@ -141,6 +152,10 @@ def test_gaussian_models_carry_the_kernel_settings_with_per_model_overrides():
         (_doc_with(CORE, gaussian={"min_raters_per_sign": 2}), "final algorithm is gaussian"),
         (_doc_with(GAUSSIAN, gaussian={"bandwith": 0.1}), r"gaussian: \['bandwith'\]"),
         (_doc_with(GAUSSIAN, gaussian={"crh": {"bandwidth": -1.0}}), "bandwidth"),
+        (_doc_with(CORE, reputation_mf={"l2": 0.02}), "final algorithm is reputation_mf"),
+        (_doc_with(REPUTATION, reputation_mf={"lr": 0.1}), r"reputation_mf: \['lr'\]"),
+        (_doc_with(REPUTATION, reputation_mf={"loss": "hinge"}), "loss must be one of"),
+        (_doc_with(REPUTATION, reputation_mf={"max_epochs": 0}), "max_epochs"),
         (_doc_with(CORE, promotion={"min_intercept": 0.3, "below_crh": True}), "for group models"),
         (_doc_with(GROUP_1, group_id=None), "group_id"),
         (_doc_with(GROUP_1, group_id=2), "duplicate group group_id 2"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnscore.scoring.reconcile import meta_rules, required_columns
-from cnscore.scoring.reputation_scorer import as_reference_finds
+from cnscore.scoring.collect import as_reference_finds
 from jobs._models import DEFAULT_MODELS_FILE, load_models_file
 
 
