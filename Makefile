@@ -21,11 +21,11 @@ check-java:
 demo: check-java install
 	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) -m jobs.score --outdir $(OUT)
 
-# Two workers, each file (or files sharing a fixture) on one of them: tests/conftest.py.
+# Two pytest-xdist workers; each test file runs whole on one of them (tests/conftest.py).
 TEST_WORKERS ?= 2
 
 test: check-java install
-	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) -m pytest -n $(TEST_WORKERS)
 
 clean:
 	rm -rf out spark-warehouse .pytest_cache
