@@ -21,11 +21,8 @@ check-java:
 demo: check-java install
 	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) -m jobs.score --outdir $(OUT)
 
-# Two pytest-xdist workers; each test file runs whole on one of them (tests/conftest.py).
-TEST_WORKERS ?= 2
-
 test: check-java install
-	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) -m pytest -n $(TEST_WORKERS)
+	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) -m pytest
 
 clean:
 	rm -rf out spark-warehouse .pytest_cache

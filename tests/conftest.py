@@ -15,29 +15,6 @@ os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
-# `make test` runs the suite in two pytest-xdist workers, each with its own SparkSession: much
-# of a Spark test's time is one-threaded driver work (planning, py4j, in-driver fits), so two
-# sessions keep both cores busier than one. Each test file is one unit of work, so a
-# module-scoped fixture runs once; files that share a session-scoped fixture share a unit.
-SHARED_FIXTURE_GROUPS = {  # test file -> the unit of the files that use one session-scoped fixture
-    "tests/scoring/test_golden_models.py": "synthetic-30k-run",
-    "tests/scoring/test_golden_pipeline.py": "synthetic-30k-run",
-}
-
-
-@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist; unused without it
-def pytest_xdist_make_scheduler(config, log):
-    """Units of work by test file (SHARED_FIXTURE_GROUPS merges some). xdist's own loadgroup
-    cannot do it here: it renames test ids, which pytest 9.2 no longer lets it do."""
-    from xdist.scheduler import LoadScopeScheduling
-
-    class FileUnits(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            return SHARED_FIXTURE_GROUPS.get(path, path)
-
-    return FileUnits(config, log)
-
 
 @pytest.fixture(scope="session")
 def spark():
