@@ -57,7 +57,9 @@ def as_reference_finds(note_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
     where pandas has turned the int64 ids into doubles: an id a double does not hold exactly
     (almost every id above 2^53, so every production noteId) is not found. Rater ids are
     strings and are found."""
-    exact = np.array([int(float(i)) == int(i) for i in note_ids], dtype=bool)
+    ids = np.asarray(note_ids, dtype=np.int64)
+    with np.errstate(invalid="ignore"):  # ids near 2^63 round to 2^63, outside int64: not found either
+        exact = ids.astype(np.float64).astype(np.int64) == ids
     return np.where(exact, values, np.nan)
 
 

@@ -22,14 +22,14 @@ from cnscore.scoring.settings import ScoringConfig
 # Roles decide which meta rules a model takes part in (cnscore.scoring.reconcile).
 COPY_ROLES = ("expansion_plus", "expansion", "core_with_topics", "core")  # lowest priority first
 ROLES = (*COPY_ROLES, "multi_group", "group", "gaussian", "topic", "reputation")
-ALGORITHMS = {"prescoring": ("mf", "reputation_mf", "core"), "final": ("mf", "gaussian", "reputation_mf")}
 ALL_RATERS = "all"
 GAUSSIAN = "gaussian"  # the final algorithm that reads ModelSpec.gaussian
 REPUTATION_MF = "reputation_mf"  # the algorithm that reads ModelSpec.reputation_mf
-# final algorithm -> the ModelSpec field (= models.yml key) of its settings, and their defaults
-_ALGORITHM_SETTINGS = {GAUSSIAN: ("gaussian", GaussianConfig),
-                       REPUTATION_MF: ("reputation_mf", HelpfulnessReputationConfig)}
 CORE_PRESCORING = "core"  # prescoring algorithm: reuse the core-role model's prescoring
+ALGORITHMS = {"prescoring": ("mf", REPUTATION_MF, CORE_PRESCORING), "final": ("mf", GAUSSIAN, REPUTATION_MF)}
+# final algorithm -> its settings' defaults; the ModelSpec field (= models.yml key) is the
+# algorithm's name
+_ALGORITHM_SETTINGS = {GAUSSIAN: GaussianConfig, REPUTATION_MF: HelpfulnessReputationConfig}
 _NEEDS_RULE = (*COPY_ROLES, "multi_group", "gaussian", "topic")  # groups need a rule or demote_rule
 # Population keys live under `selection:`; the loader sets model_name / model_version itself.
 _SELECTION_KEYS = ("modeling_groups", "include_unassigned", "exclude_topic_notes", "capture_threshold")
@@ -191,19 +191,18 @@ def _spec(entry: Any, sets: Mapping[str, tuple[int, ...]], base: ScoringConfig, 
                               "model_version": values["version"]}, f"{where}.scoring.")
     mf = values.pop("mf", None) or {}
     mf_checked = _replace(MFConfig(), mf, f"{where}.mf.")  # unknown keys / bad values fail now
-    for algorithm, (key, defaults) in _ALGORITHM_SETTINGS.items():
-        settings = values.pop(key, None)
+    for algorithm, defaults in _ALGORITHM_SETTINGS.items():
+        settings = values.pop(algorithm, None)
         if values.get("final") == algorithm:
-            values[key] = _replace(defaults(), settings or {}, f"{where}.{key}.")
+            values[algorithm] = _replace(defaults(), settings or {}, f"{where}.{algorithm}.")
         elif settings is not None:
-            raise ConfigError(f"{where}: `{key}` settings are for models whose final algorithm is {algorithm}")
+            raise ConfigError(f"{where}: `{algorithm}` settings are for models whose final algorithm is {algorithm}")
     nested = {"promotion": Promotion, "topic": TopicSettings, "population_sampled": PopulationSampledGuard,
               "normalized_loss": NormalizedLoss}
     for key, cls in nested.items():
         if values.get(key) is not None:
             values[key] = _make(cls, values[key], f"{where}.{key}.")
-    settings_keys = [key for key, _ in _ALGORITHM_SETTINGS.values()]
-    kwargs = {k: _coerce(f"{where}.{k}", v, _hint(ModelSpec, k)) if k not in (*nested, *settings_keys) else v
+    kwargs = {k: _coerce(f"{where}.{k}", v, _hint(ModelSpec, k)) if k not in (*nested, *_ALGORITHM_SETTINGS) else v
               for k, v in values.items()}
     overrides_mf = tuple(sorted((k, getattr(mf_checked, k)) for k in mf))
     spec = ModelSpec(**kwargs, scoring=scoring, selection=selection, mf_overrides=overrides_mf)

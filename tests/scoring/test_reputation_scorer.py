@@ -4,9 +4,14 @@ checked against the reference on synthetic-30k (tests/scoring/test_golden_models
 from __future__ import annotations
 
 import numpy as np
+import yaml
 
-from cnscore.scoring.reconcile import meta_rules, required_columns
+from cnscore.config import MFConfig
+from cnscore.scoring import multi_model, reputation_scorer
 from cnscore.scoring.collect import as_reference_finds
+from cnscore.scoring.combine import SKIPPED
+from cnscore.scoring.models import load_models
+from cnscore.scoring.reconcile import meta_rules, required_columns
 from jobs._models import DEFAULT_MODELS_FILE, load_models_file
 
 
@@ -28,3 +33,20 @@ def test_no_meta_rule_reads_the_reputation_model():
         with_reputation = [*others, *(s for s in specs if s.role == "reputation")]
         assert [r.label for r in meta_rules(with_reputation)] == [r.label for r in meta_rules(others)]
         assert required_columns(with_reputation) == required_columns(others)
+
+
+def test_the_models_file_settings_reach_the_reputation_fit(monkeypatch):
+    doc = yaml.safe_load(DEFAULT_MODELS_FILE.read_text())
+    entry = next(m for m in doc["models"] if m["role"] == "reputation")
+    entry["reputation_mf"] = {"l2": 0.02, "max_epochs": 40}
+    spec = next(s for s in load_models(doc) if s.role == "reputation")
+    received = {}
+
+    def fake_score(prepared, mf, cfg, params=None):
+        received["params"] = params
+        return None  # as when no ratings are left: the model is skipped
+
+    monkeypatch.setattr(reputation_scorer, "score_reputation", fake_score)
+    outcome = multi_model._score_reputation(spec, prepared=None, mf=MFConfig(), started=0.0, wanted="5/10")
+    assert outcome.state == SKIPPED
+    assert (received["params"].l2, received["params"].max_epochs, received["params"].loss) == (0.02, 40, "mse")
