@@ -90,6 +90,7 @@ def run_scoring(spark: SparkSession, phase: str, tables: dict[str, DataFrame], c
                              f"(models.run={','.join(cfg.models.run)})")
         scoring, mf = specs[0].scoring, specs[0].mf_config(cfg.mf)  # Core, as the models file defines it
         prepared = prepare_core(tables, scoring, cfg.coordination, flags)
+        mf = prepared.mf_config(mf)
         _io.write_table(prepared.ids.note_ids, outdir, "note_ids", cfg.output)
         _io.write_table(prepared.ids.rater_ids, outdir, "rater_ids", cfg.output)
         if phase == "prescoring":

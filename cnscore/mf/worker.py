@@ -14,6 +14,8 @@ the call, and the loop, the solve, the stopping rule and the sign rule are share
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
@@ -40,6 +42,17 @@ def use_worker(ratings: DataFrame, cfg: MFConfig) -> bool:
     if cfg.engine == "distributed":
         return False
     return cfg.engine == "worker" or ratings.limit(cfg.worker_max_ratings + 1).count() <= cfg.worker_max_ratings
+
+
+def settle_engine(cfg: MFConfig, model_ratings: int) -> MFConfig:
+    """cfg for the fits of a model of `model_ratings` ratings: engine "auto" becomes "worker"
+    when the whole model is within cfg.worker_max_ratings, since each of its fits reads a subset
+    of those ratings (plus, in pseudo-rater refits, a few per note), which "auto" would send to
+    the worker anyway. That saves each fit's count job, which computes the fit's input a
+    second time. Otherwise cfg is returned unchanged: "auto" then decides fit by fit."""
+    if cfg.engine != "auto" or model_ratings > cfg.worker_max_ratings:
+        return cfg
+    return dataclasses.replace(cfg, engine="worker")
 
 
 def output_schema(num_factors: int) -> str:

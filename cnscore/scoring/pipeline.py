@@ -18,6 +18,7 @@ from cnscore.config import CoordinationConfig, MFConfig
 from cnscore.coordination.high_volume import high_volume_raters
 from cnscore.coordination.schemas import CoordCols
 from cnscore.coordination.stage import apply_post_selection, with_high_volume_flag
+from cnscore.mf.worker import settle_engine
 from cnscore.preprocess import filter_labeled_ratings
 from cnscore.scoring import inputs as scoring_inputs
 from cnscore.scoring.final import FinalResult, score_final
@@ -98,6 +99,11 @@ class CoreInputs:
     pre_model: DataFrame  # prescoring's densified model ratings
     final_model: DataFrame  # final scoring's densified model ratings
     correlated: DataFrame | None  # raterParticipantId of correlated raters (final scoring)
+    num_ratings: int  # the larger of pre_model's and final_model's row counts
+
+    def mf_config(self, mf: MFConfig) -> MFConfig:
+        """mf with engine "auto" settled for this model's size (`settle_engine`)."""
+        return settle_engine(mf, self.num_ratings)
 
 
 @dataclass(frozen=True)
@@ -157,10 +163,10 @@ def prepare_model(shared: SharedInputs, cfg: ScoringConfig, select: Selector | N
     ids = IdSpace.build(mine) if base_ids is None else base_ids.extended(mine)
     pre_model = _cut(ids.densify(select(shared.pre_ratings)))
     final_model = _cut(ids.densify(select(shared.ratings)))
-    log.info("%s: %d ratings in the model's population (%d in final scoring)", cfg.model_name,
-             pre_model.count(), final_model.count())
+    num_pre, num_final = pre_model.count(), final_model.count()
+    log.info("%s: %d ratings in the model's population (%d in final scoring)", cfg.model_name, num_pre, num_final)
     return CoreInputs(shared.history, shared.ratings, shared.topics, ids, pre_model, final_model,
-                      shared.correlated)
+                      shared.correlated, max(num_pre, num_final))
 
 
 def prepare_core(tables: dict[str, DataFrame], cfg: ScoringConfig, coordination: CoordinationConfig,
@@ -195,6 +201,7 @@ def score_prepared(prepared: CoreInputs, mf: MFConfig, cfg: ScoringConfig, *, pr
         `prepared.ids` must then extend that model's id space); None: prescore here.
     gaussian: the Gaussian scorer's settings when the model's final algorithm is Gaussian.
     """
+    mf = prepared.mf_config(mf)
     if pre is None:
         pre = prescore(prepared.pre_model, prepared.history, prepared.ids, mf, cfg)
     final = score_final(prepared.final_model, prepared.history, prepared.ids, pre, mf, cfg,

@@ -144,23 +144,43 @@ def _scales(penalty: Penalty, params: dict, num_ratings: int) -> tuple[float, fl
     return note_scale, rater_scale
 
 
-def _pointwise(pred: np.ndarray, y: np.ndarray, loss: str) -> tuple[np.ndarray, np.ndarray]:
-    """Each rating's loss and its derivative in pred."""
+def _pointwise_loss(pred: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
+    """Each rating's loss."""
     if loss == MSE:
-        return (pred - y) ** 2, 2.0 * (pred - y)
-    return np.maximum(pred, 0.0) - y * pred + np.log1p(np.exp(-np.abs(pred))), expit(pred) - y
+        return (pred - y) ** 2
+    return np.maximum(pred, 0.0) - y * pred + np.log1p(np.exp(-np.abs(pred)))
 
 
-def loss_and_grads(params: dict, data: RatingArrays, weights: np.ndarray,
-                   penalty: Penalty, loss: str = BCE) -> tuple[float, dict]:
+def _slope(pred: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
+    """Each rating's loss derivative in pred."""
+    if loss == MSE:
+        return 2.0 * (pred - y)
+    return expit(pred) - y
+
+
+ALL_PARAMS = (NOTE_FACTOR, RATER_FACTOR, NOTE_BIAS, REPUTATION, RATER_BIAS, GLOBAL)
+
+
+def loss_and_grads(params: dict, data: RatingArrays, weights: np.ndarray, penalty: Penalty, loss: str = BCE,
+                   wanted: tuple[str, ...] = ALL_PARAMS, with_loss: bool = True) -> tuple[float | None, dict]:
     """The weighted mean loss (BCE with logits, or squared error) plus the L2 penalty, and its
-    gradient."""
+    gradient in the `wanted` arrays.
+
+    with_loss False skips the loss (None is returned; the fitting loops need it only every few
+    epochs) and raises FloatingPointError when a prediction is not finite. Either way the
+    gradients are the same numbers: each is computed by the same operations in the same order.
+    """
     n, u = data.note, data.rater
-    pred = (params[NOTE_FACTOR][n] * params[RATER_FACTOR][u] + params[NOTE_BIAS][n] * params[REPUTATION][u]
-            + params[RATER_BIAS][u] + params[GLOBAL][0])
-    pointwise, slope = _pointwise(pred, data.target, loss)
+    # Each gathered array serves the prediction and one gradient.
+    note_factor, rater_factor = np.take(params[NOTE_FACTOR], n), np.take(params[RATER_FACTOR], u)
+    note_bias, reputation = np.take(params[NOTE_BIAS], n), np.take(params[REPUTATION], u)
+    pred = note_factor * rater_factor
+    pred += note_bias * reputation
+    pred += np.take(params[RATER_BIAS], u)
+    pred += params[GLOBAL][0]
     count = len(pred)
-    dz = weights * slope / count
+    dz = weights * _slope(pred, data.target, loss)
+    dz /= count
     note_scale, rater_scale = _scales(penalty, params, count)
     p = penalty
     reg_terms = {
@@ -168,18 +188,25 @@ def loss_and_grads(params: dict, data: RatingArrays, weights: np.ndarray,
         RATER_FACTOR: p.l2 * rater_scale, RATER_BIAS: p.l2 * p.rater_intercept_multiplier * rater_scale,
         REPUTATION: p.l2 * p.reputation_multiplier * rater_scale, GLOBAL: p.l2 * p.global_multiplier,
     }
-    total = float(np.dot(weights, pointwise) / count) + sum(c * float(np.dot(params[k], params[k]))
-                                                            for k, c in reg_terms.items())
-    grads = {
-        NOTE_FACTOR: np.bincount(n, dz * params[RATER_FACTOR][u], data.num_notes),
-        RATER_FACTOR: np.bincount(u, dz * params[NOTE_FACTOR][n], data.num_raters),
-        NOTE_BIAS: np.bincount(n, dz * params[REPUTATION][u], data.num_notes),
-        REPUTATION: np.bincount(u, dz * params[NOTE_BIAS][n], data.num_raters),
-        RATER_BIAS: np.bincount(u, dz, data.num_raters),
-        GLOBAL: np.array([dz.sum()]),
+    total = None
+    if with_loss:
+        total = float(np.dot(weights, _pointwise_loss(pred, data.target, loss)) / count) + sum(
+            c * float(np.dot(params[k], params[k])) for k, c in reg_terms.items())
+    elif not np.isfinite(pred.sum()):
+        raise FloatingPointError("reputation MF: a prediction is not finite")
+    terms = {  # (index, per-rating factor, length) of each gradient's sum over ratings
+        NOTE_FACTOR: (n, rater_factor, data.num_notes), RATER_FACTOR: (u, note_factor, data.num_raters),
+        NOTE_BIAS: (n, reputation, data.num_notes), REPUTATION: (u, note_bias, data.num_raters),
+        RATER_BIAS: (u, None, data.num_raters),
     }
-    for key, coefficient in reg_terms.items():
-        grads[key] = grads[key] + 2.0 * coefficient * params[key]
+    grads = {}
+    for key in wanted:
+        if key == GLOBAL:
+            grads[key] = np.array([dz.sum()])
+        else:
+            index, factor, length = terms[key]
+            grads[key] = np.bincount(index, dz if factor is None else dz * factor, length)
+        grads[key] = grads[key] + 2.0 * reg_terms[key] * params[key]
     return total, grads
 
 
@@ -192,10 +219,15 @@ def train_round(params: dict, data: RatingArrays, weights: np.ndarray, penalty: 
     epoch = 0
     loss = float("nan")
     while epoch <= cfg.max_epochs:
-        loss, grads = loss_and_grads(params, data, weights, penalty, cfg.loss)
-        if not np.isfinite(loss):
-            raise FloatingPointError(f"reputation MF: loss is {loss} at epoch {epoch}")
-        if cfg.convergence > 0 and epoch % cfg.stable_period == 0:
+        checked = cfg.convergence > 0 and epoch % cfg.stable_period == 0
+        # The loss is read at checks and returned from the last epoch: computed only there.
+        value, grads = loss_and_grads(params, data, weights, penalty, cfg.loss, trainable,
+                                      with_loss=checked or epoch == cfg.max_epochs)
+        if value is not None:
+            loss = value
+            if not np.isfinite(loss):
+                raise FloatingPointError(f"reputation MF: loss is {loss} at epoch {epoch}")
+        if checked:
             if prior is not None and abs(prior - loss) < cfg.convergence:
                 break
             prior = loss

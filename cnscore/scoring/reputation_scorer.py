@@ -85,6 +85,7 @@ def score_reputation(prepared: CoreInputs, mf: MFConfig, cfg: ScoringConfig,
         returns an empty result then).
     """
     params = params or rmf.HelpfulnessReputationConfig()
+    mf = prepared.mf_config(mf)
     pre = filter_min_counts(prepared.pre_model, cfg.min_ratings_per_note, cfg.min_ratings_per_rater)
     collected = collect_ratings(pre, F.col(RatingCols.HELPFUL_NUM))
     if len(collected.arrays.target) == 0:

@@ -111,7 +111,7 @@ def fit_tag_model(data: rmf.RatingArrays, note_factor_init: np.ndarray, rater_fa
     m = cfg.intercept_l2_multiplier
     penalty = rmf.Penalty(cfg.factor_l2, m, m, 0.0, m)
     optimizer = Adam(params, TRAINABLE, cfg.learning_rate)
-    loss, grads = rmf.loss_and_grads(params, data, weights, penalty)
+    loss, grads = rmf.loss_and_grads(params, data, weights, penalty, wanted=TRAINABLE)
     previous, epoch = 1e10, 0
     while abs(loss - previous) > cfg.convergence and not (epoch > cfg.early_stop_after and loss > previous):
         if epoch >= cfg.max_epochs:
@@ -119,7 +119,7 @@ def fit_tag_model(data: rmf.RatingArrays, note_factor_init: np.ndarray, rater_fa
             break
         previous = loss
         optimizer.step(_clip(grads, cfg.max_grad_norm))
-        loss, grads = rmf.loss_and_grads(params, data, weights, penalty)
+        loss, grads = rmf.loss_and_grads(params, data, weights, penalty, wanted=TRAINABLE)
         if not np.isfinite(loss):
             raise FloatingPointError(f"tag consensus: loss is {loss} at epoch {epoch}")
         epoch += 1

@@ -10,7 +10,7 @@ import pytest
 from cnscore.config import ConfigError, MFConfig
 from cnscore.ids import densify_ratings
 from cnscore.mf.als import fit_mf, fit_notes_frozen
-from cnscore.mf.worker import use_worker
+from cnscore.mf.worker import settle_engine, use_worker
 from cnscore.preprocess import with_helpful_num
 from cnscore.synthetic import generate, to_spark
 
@@ -85,6 +85,15 @@ def test_auto_picks_the_worker_up_to_the_size_limit(dense):
     assert not use_worker(dense, replace(BASE, engine="auto", worker_max_ratings=size - 1))
     assert not use_worker(dense, BASE)  # the default engine is distributed
     assert use_worker(dense, replace(BASE, engine="worker", worker_max_ratings=1))
+
+
+def test_a_model_within_the_limit_settles_auto_on_the_worker_once():
+    auto = replace(BASE, engine="auto", worker_max_ratings=1000)
+    assert settle_engine(auto, 1000).engine == "worker"
+    assert settle_engine(auto, 1001) == auto  # a larger model: each fit still decides
+    for fixed in ("distributed", "worker"):
+        engine = replace(auto, engine=fixed)
+        assert settle_engine(engine, 10) == engine
 
 
 def test_bad_engine_settings_are_refused():

@@ -52,6 +52,29 @@ def test_gradient_matches_finite_differences(ratios):
             assert grads[name][i] == pytest.approx((up - down) / (2 * eps), rel=1e-4, abs=1e-9), (name, i)
 
 
+@pytest.mark.parametrize("loss", [rmf.BCE, rmf.MSE])
+def test_a_subset_of_gradients_without_the_loss_is_the_same_numbers(loss):
+    # The fitting loops ask for their trainable arrays only and for the loss only at checks:
+    # what they get must be bit for bit what the full call gives.
+    data, params = _random_problem(seed=3)
+    weights = rmf.rating_weights(data, 5.0, params[rmf.REPUTATION], 0.5, 0.1)
+    penalty = rmf.Penalty(0.03, 1.0, 10.0, 50.0, 0.5)
+    total, full = rmf.loss_and_grads(params, data, weights, penalty, loss)
+    wanted = (rmf.NOTE_BIAS, rmf.RATER_BIAS, rmf.GLOBAL)
+    skipped, some = rmf.loss_and_grads(params, data, weights, penalty, loss, wanted, with_loss=False)
+    assert np.isfinite(total) and skipped is None
+    assert sorted(some) == sorted(wanted)
+    for name in wanted:
+        np.testing.assert_array_equal(some[name], full[name])
+
+
+def test_a_non_finite_prediction_stops_the_fit_even_without_the_loss():
+    data, params = _random_problem()
+    params[rmf.RATER_BIAS][0] = np.inf
+    with pytest.raises(FloatingPointError):
+        rmf.loss_and_grads(params, data, np.ones(len(data.target)), rmf.Penalty(0.03, 1, 1, 1, 0), with_loss=False)
+
+
 def test_note_normalization_gives_each_note_total_weight_sqrt_of_its_weight():
     data = rmf.RatingArrays(np.array([0, 0, 0, 0, 1]), np.array([0, 1, 2, 3, 0]),
                             np.array([1.0, 0, 0, 0, 0]), 2, 4)
