@@ -108,7 +108,7 @@ def score_final(ratings: DataFrame, history: DataFrame, ids: IdSpace, pre: Presc
         notes = notes.join(bounds, NOTE_ID, "left")
     for table in extra:
         notes = notes.join(table, NOTE_ID, "left")
-    notes = notes.join(_diligence_intercepts(selected, pre, cfg), NOTE_ID, "left")
+    notes = notes.join(_diligence_intercepts(selected, pre, cfg), NOTE_ID, "left").localCheckpoint()
     stats = _note_stats(ratings, history, notes, raters, pre, cfg)
     counted = estimator.final_round_counts(ratings)
     if counted is not None:
@@ -133,7 +133,7 @@ def _note_stats(ratings, history, notes, raters, pre: PrescoringResult, cfg: Sco
     counts = ratings.groupBy(NOTE_ID).agg(F.count(F.lit(1)).alias("numRatings"))
     hist = history.select(NOTE_ID, "noteAuthorParticipantId", "classification", "currentStatus",
                           F.col("createdAtMillis").alias("noteCreatedAtMillis"))
-    adjusted = tag_filter.adjusted_tag_ratios(ratings, notes, raters, cfg)
+    adjusted = tag_filter.adjusted_tag_ratios(ratings, notes, raters, cfg).localCheckpoint()
     hits = tag_filter.tag_filter_hits(adjusted, pre.tag_thresholds, cfg)
     incorrect = incorrect_filter.incorrect_interval_stats(ratings, notes, raters, pre.incorrect_propensity, cfg)
     stats = (counts.join(hist, NOTE_ID, "left").join(notes, NOTE_ID, "left")
