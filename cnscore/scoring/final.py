@@ -108,6 +108,8 @@ def score_final(ratings: DataFrame, history: DataFrame, ids: IdSpace, pre: Presc
         notes = notes.join(bounds, NOTE_ID, "left")
     for table in extra:
         notes = notes.join(table, NOTE_ID, "left")
+    # Checkpointed: the note stats read this join chain four times (tags, Incorrect, signs,
+    # stats); unmaterialized, each reading planned and ran it again (about 8 s per model at 1M).
     notes = notes.join(_diligence_intercepts(selected, pre, cfg), NOTE_ID, "left").localCheckpoint()
     stats = _note_stats(ratings, history, notes, raters, pre, cfg)
     counted = estimator.final_round_counts(ratings)
@@ -133,7 +135,7 @@ def _note_stats(ratings, history, notes, raters, pre: PrescoringResult, cfg: Sco
     counts = ratings.groupBy(NOTE_ID).agg(F.count(F.lit(1)).alias("numRatings"))
     hist = history.select(NOTE_ID, "noteAuthorParticipantId", "classification", "currentStatus",
                           F.col("createdAtMillis").alias("noteCreatedAtMillis"))
-    adjusted = tag_filter.adjusted_tag_ratios(ratings, notes, raters, cfg).localCheckpoint()
+    adjusted = tag_filter.adjusted_tag_ratios(ratings, notes, raters, cfg).localCheckpoint()  # read twice
     hits = tag_filter.tag_filter_hits(adjusted, pre.tag_thresholds, cfg)
     incorrect = incorrect_filter.incorrect_interval_stats(ratings, notes, raters, pre.incorrect_propensity, cfg)
     stats = (counts.join(hist, NOTE_ID, "left").join(notes, NOTE_ID, "left")

@@ -133,6 +133,7 @@ def _reputation_rounds(ratings: DataFrame, history: DataFrame, training: DataFra
                        round1: ModelParams, ids: IdSpace, mf: MFConfig, cfg: ScoringConfig):
     """Helpfulness (without, then with the harassment penalty) and the second-round MF on
     helpful raters (§4.4.5-4.4.9): (scores, harassment params, final-round ratings, round 2)."""
+    # Checkpointed: both helpfulness passes read it (its windows ran twice otherwise).
     valid = helpfulness.valid_ratings(ratings, history, status1, cfg).localCheckpoint()
     unpenalized = helpfulness.helpfulness_scores(status1, valid, training, cfg).persist()
     harassment = harassment_note_params(
