@@ -108,8 +108,8 @@ def score_final(ratings: DataFrame, history: DataFrame, ids: IdSpace, pre: Presc
         notes = notes.join(bounds, NOTE_ID, "left")
     for table in extra:
         notes = notes.join(table, NOTE_ID, "left")
-    # Checkpointed: the note stats read this join chain four times (tags, Incorrect, signs,
-    # stats); unmaterialized, each reading planned and ran it again (about 8 s per model at 1M).
+    # Checkpointed: the note stats read this join chain three times (tag ratios, Incorrect
+    # stats, the stats join); unmaterialized, each reading planned and ran it again.
     notes = notes.join(_diligence_intercepts(selected, pre, cfg), NOTE_ID, "left").localCheckpoint()
     stats = _note_stats(ratings, history, notes, raters, pre, cfg)
     counted = estimator.final_round_counts(ratings)
