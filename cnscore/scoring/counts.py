@@ -7,6 +7,9 @@ from pyspark.sql import functions as F
 
 from cnscore.columns import RatingCols
 
+# Final scoring's selection keeps notes with at least this many ratings (no rater minimum).
+FINAL_MIN_RATINGS_PER_NOTE = 5
+
 
 def _keep_min(ratings: DataFrame, key: str, minimum: int) -> DataFrame:
     if minimum <= 0:

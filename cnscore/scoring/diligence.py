@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from cnscore.columns import ParamCols, RatingCols
@@ -48,9 +48,14 @@ class DiligenceParams:
     global_intercepts: dict
 
 
+def target() -> Column:
+    """1 when the rating has any of DILIGENCE_TAGS, else 0 (null tags count as 0)."""
+    tagged = F.greatest(*[F.coalesce(F.col(t).cast("int"), F.lit(0)) for t in DILIGENCE_TAGS])
+    return F.least(tagged, F.lit(1))
+
+
 def _collect(ratings: DataFrame) -> Collected:
-    target = F.greatest(*[F.coalesce(F.col(t).cast("int"), F.lit(0)) for t in DILIGENCE_TAGS])
-    return collect_ratings(ratings, F.least(target, F.lit(1)))
+    return collect_ratings(ratings, target())
 
 
 def prescore_diligence(final_round: DataFrame, rater_params: DataFrame, cfg: rmf.DiligenceConfig,
@@ -79,15 +84,18 @@ def prescore_diligence(final_round: DataFrame, rater_params: DataFrame, cfg: rmf
 
 
 def final_diligence(selected: DataFrame, params: DiligenceParams, meta: dict,
-                    cfg: rmf.DiligenceConfig) -> DataFrame:
+                    cfg: rmf.DiligenceConfig, collected: Collected | None = None) -> DataFrame:
     """noteId, lowDiligenceNoteIntercept, lowDiligenceNoteFactor1 from final scoring's ratings,
     raters frozen at prescoring, penalties scaled by prescoring's final-round ratios (§3.2).
     Notes start where the reference's lookup finds them (`collect.as_reference_finds`): at 0
     for every id a double does not hold, which is what makes the final intercepts hardly
-    depend on prescoring's random start."""
+    depend on prescoring's random start.
+
+    collected: `selected` already collected with `target()` (cnscore.scoring.local_estimates);
+    None: collected here."""
     schema = f"{NOTE_ID} bigint, {NOTE_INTERCEPT} double, {NOTE_FACTOR} double"
     spark = selected.sparkSession
-    collected = _collect(selected)
+    collected = _collect(selected) if collected is None else collected
     data = collected.arrays
     if len(data.target) == 0:
         return spark.createDataFrame([], schema)

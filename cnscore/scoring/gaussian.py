@@ -40,7 +40,7 @@ from cnscore.scoring.gaussian_kernel import (
 )
 
 __all__ = ["CRNH_PASS", "QUANTILE_RANGE", "SMOOTHED_RANGE", "GaussianConfig", "GaussianPass",
-           "gaussian_scores", "OUTPUT_COLUMNS"]
+           "gaussian_scores", "local_columns", "score_rows", "OUTPUT_COLUMNS"]
 
 NOTE_ID, RATER_ID = RatingCols.NOTE_ID, RatingCols.RATER_ID
 HELPFUL_NUM, LEVEL = RatingCols.HELPFUL_NUM, RatingCols.HELPFULNESS_LEVEL
@@ -96,16 +96,39 @@ def scoring_rows(ratings: DataFrame, rater_factors: DataFrame, cfg: GaussianConf
     rated = (ratings.select(NOTE_ID, RATER_ID, _helpful_num(ratings).alias(HELPFUL_NUM))
              .where(F.col(HELPFUL_NUM).isNotNull())
              .join(factors, RATER_ID))
+    return _with_author_columns(rated, factors, cfg, notes).select(NOTE_ID, HELPFUL_NUM, RATER_FACTOR,
+                                                                   _AUTHOR_FACTOR, _BY_AUTHOR)
+
+
+def local_columns(rows: DataFrame, rater_factors: DataFrame, cfg: GaussianConfig,
+                  notes: DataFrame | None = None) -> DataFrame:
+    """rows (ratings with noteId, raterParticipantId) plus internalRaterFactor1 (null: the
+    rater has none) and the author columns of `scoring_rows`, for `score_rows` after a collect."""
+    factors = _rater_factors(rater_factors)
+    return _with_author_columns(rows.join(F.broadcast(factors), RATER_ID, "left"), factors, cfg, notes)
+
+
+def _with_author_columns(rated: DataFrame, factors: DataFrame, cfg: GaussianConfig,
+                         notes: DataFrame | None) -> DataFrame:
     if not (cfg.add_author_rating and notes is not None):
-        return rated.select(NOTE_ID, HELPFUL_NUM, RATER_FACTOR, F.lit(None).cast("double").alias(_AUTHOR_FACTOR),
-                            F.lit(False).alias(_BY_AUTHOR))
+        return rated.withColumns({_AUTHOR_FACTOR: F.lit(None).cast("double"), _BY_AUTHOR: F.lit(False)})
     authors = (notes.select(NOTE_ID, F.col(NoteCols.AUTHOR_ID).alias("_author"))
                .where(F.col("_author").isNotNull()).dropDuplicates([NOTE_ID])
                .join(factors.withColumnRenamed(RATER_ID, "_author")
                      .withColumnRenamed(RATER_FACTOR, _AUTHOR_FACTOR), "_author"))
     return (rated.join(authors, NOTE_ID, "left")
-            .select(NOTE_ID, HELPFUL_NUM, RATER_FACTOR, _AUTHOR_FACTOR,
-                    F.coalesce(F.col(RATER_ID) == F.col("_author"), F.lit(False)).alias(_BY_AUTHOR)))
+            .withColumn(_BY_AUTHOR, F.coalesce(F.col(RATER_ID) == F.col("_author"), F.lit(False)))
+            .drop("_author"))
+
+
+def score_rows(rows: pd.DataFrame, cfg: GaussianConfig) -> pd.DataFrame:
+    """`gaussian_scores` on collected rows (`local_columns`' columns, helpfulNum a double):
+    the rows with a helpfulNum and a rater factor are scored, all in one call."""
+    usable = rows[rows[HELPFUL_NUM].notna() & rows[RATER_FACTOR].notna()]
+    if usable.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=np.int64 if c in (NOTE_ID, NUM_RATINGS) else float)
+                             for c in OUTPUT_COLUMNS})
+    return _score_bucket(cfg)(usable[[NOTE_ID, HELPFUL_NUM, RATER_FACTOR, _AUTHOR_FACTOR, _BY_AUTHOR]])
 
 
 def _with_author_rows(pdf: pd.DataFrame) -> pd.DataFrame:

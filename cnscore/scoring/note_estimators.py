@@ -6,20 +6,27 @@ subsets (all ratings, no high-volume raters, no correlated raters, population-sa
 its factor once. A model's `final` algorithm (conf/models.yml) picks the estimator; the
 subsets, guards and status rules around it are the same for both, as in the reference, where
 GaussianScorer calls the same `compute_scored_notes` with its own thresholds.
+
+Each estimator works on DataFrames (`intercepts`, `final_fit`) and, for models whose MF runs
+in memory, on the model's ratings collected once (`collected`, `local_notes`; see
+`cnscore.scoring.local_estimates`), with the same kernels.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from cnscore.columns import NoteCols, ParamCols, RatingCols
 from cnscore.config import MFConfig
 from cnscore.scoring.fits import IdSpace, fit_frozen
-from cnscore.scoring.gaussian import gaussian_scores
+from cnscore.scoring.gaussian import gaussian_scores, local_columns, score_rows
 from cnscore.scoring.gaussian_kernel import GaussianConfig
+from cnscore.scoring.local_estimates import LocalRatings, frozen_notes
 from cnscore.scoring.prescoring import PrescoringResult
 
 NOTE_ID = RatingCols.NOTE_ID
@@ -65,6 +72,14 @@ class FrozenMF:
         fitted = fit_frozen(selected, self.ids, second.raters, second.global_intercept, cfg)
         return FinalFit(fitted.notes.select(NOTE_ID, INTERCEPT, FACTOR), fitted.raters, fitted.global_intercept)
 
+    def collected(self, rows: DataFrame) -> DataFrame:
+        """The columns `local_notes` reads, added to the ratings before they are collected."""
+        return rows
+
+    def local_notes(self, local: LocalRatings, kept: np.ndarray, cfg: MFConfig, factor: bool = True) -> pd.DataFrame:
+        """`notes` on the kept rows of collected ratings (cnscore.scoring.local_estimates)."""
+        return frozen_notes(local, kept, cfg)
+
 
 @dataclass(frozen=True)
 class Gaussian:
@@ -92,6 +107,23 @@ class Gaussian:
         """The Gaussian notes with the prescoring raters and mu."""
         second = self.pre.second_round
         return FinalFit(self.notes(selected, cfg), second.raters, second.global_intercept)
+
+    def collected(self, rows: DataFrame) -> DataFrame:
+        """The ratings plus the rater factor and the author columns `local_notes` reads."""
+        authors = self.history.select(NOTE_ID, NoteCols.AUTHOR_ID)
+        return local_columns(rows, self.pre.second_round.raters, self.cfg, notes=authors)
+
+    def local_notes(self, local: LocalRatings, kept: np.ndarray, cfg: MFConfig, factor: bool = True) -> pd.DataFrame:
+        """`notes` on the kept rows of collected ratings (cnscore.scoring.local_estimates);
+        factor False: the intercepts only, without the MF refit that gives the factor."""
+        scores = score_rows(local.rows[kept], self.cfg)[[NOTE_ID, INTERCEPT, FACTOR]]
+        if not factor:
+            return scores
+        mf = frozen_notes(local, kept, cfg)[[NOTE_ID, FACTOR]].rename(columns={FACTOR: _MF_FACTOR})
+        merged = scores.merge(mf, on=NOTE_ID, how="left", indicator=True)
+        # As F.coalesce: the MF factor wherever the refit has the note, else m.
+        merged[FACTOR] = np.where(merged["_merge"] == "both", merged[_MF_FACTOR], merged[FACTOR])
+        return merged[[NOTE_ID, INTERCEPT, FACTOR]]
 
     def final_round_counts(self, ratings: DataFrame) -> DataFrame | None:
         """noteId, numFinalRoundRatings: the model's ratings by every rater of the prescoring's

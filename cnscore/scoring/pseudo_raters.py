@@ -17,12 +17,16 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from cnscore.columns import ParamCols, RatingCols
 from cnscore.config import MFConfig
+from cnscore.scoring.collect import params_frame
 from cnscore.scoring.fits import IdSpace, fit_frozen
+from cnscore.scoring.local_estimates import LocalRatings, frozen_notes
 
 P = ParamCols
 NOTE_ID, RATER_ID = RatingCols.NOTE_ID, RatingCols.RATER_ID
@@ -71,15 +75,17 @@ def pseudo_rater_table(spark: SparkSession, rows: list[tuple[str, int, float, fl
         rows, f"{RATER_ID} string, {P.RATER_IDX} int, {P.RATER_INTERCEPT} double, {RATER_FACTOR} double")
 
 
+def _refit_config(cfg: MFConfig, ratio: float) -> MFConfig:
+    # The reference's pseudo-rater refits run on a copy of the model's MF without its normalized
+    # loss (get_new_mf_with_same_args): frozen one-round refits, whatever the model.
+    return dataclasses.replace(cfg, rating_per_note_loss_ratio=ratio, flip_factors=False, normalized_loss=None)
+
+
 def refit_notes(ratings: DataFrame, ids: IdSpace, raters: DataFrame, global_intercept: float, cfg: MFConfig,
                 ratio: float) -> DataFrame:
     """noteId, internalNoteIntercept, internalNoteFactor1 from a frozen-rater refit whose notes are
     penalized by lambda * ratio (the refit's own ratings per note)."""
-    # The reference's pseudo-rater refits run on a copy of the model's MF without its normalized
-    # loss (get_new_mf_with_same_args): frozen one-round refits, whatever the model.
-    refit_cfg = dataclasses.replace(cfg, rating_per_note_loss_ratio=ratio, flip_factors=False,
-                                    normalized_loss=None)
-    return fit_frozen(ratings, ids, raters, global_intercept, refit_cfg).notes.select(
+    return fit_frozen(ratings, ids, raters, global_intercept, _refit_config(cfg, ratio)).notes.select(
         NOTE_ID, P.NOTE_INTERCEPT, "internalNoteFactor1")
 
 
@@ -111,3 +117,30 @@ def pseudo_rater_bounds(ratings: DataFrame, ids: IdSpace, raters: DataFrame, glo
                  F.max(col).alias(f"{col}_max"),
                  F.first(F.when(F.col("_run") == 0, F.col(col)), ignorenulls=True).alias(f"{col}_refit_orig")]
     return runs.groupBy(NOTE_ID).agg(*aggs)
+
+
+def pseudo_rater_bounds_local(local: LocalRatings, selected: np.ndarray, cfg: MFConfig,
+                              spark: SparkSession) -> DataFrame:
+    """`pseudo_rater_bounds` on collected ratings (cnscore.scoring.local_estimates): the
+    same four refits with the same solve, on the `selected` rows (the final round)."""
+    rows = local.rows.loc[selected, [NOTE_ID, P.NOTE_IDX, P.RATER_IDX, RatingCols.HELPFUL_NUM]]
+    used = local.rater_params[local.rater_params[P.RATER_IDX].isin(np.unique(rows[P.RATER_IDX]))]
+    num_ratings, notes = len(rows), rows.drop_duplicates(P.NOTE_IDX)[[P.NOTE_IDX, NOTE_ID]]
+    num_notes, next_idx = len(notes), int(used[P.RATER_IDX].max()) + 1
+    low, high = float(used["intercept"].min()), (float(used["factor1"].min()), float(used["factor1"].max()))
+    runs = [frozen_notes(LocalRatings(rows, used, local.global_intercept), np.ones(num_ratings, dtype=bool),
+                         _refit_config(cfg, num_ratings / num_notes))]
+    ratio = (num_ratings + num_notes) / num_notes
+    for run, factor in enumerate((high[0], 0.0, high[1])):
+        pseudo = pd.DataFrame({P.RATER_IDX: next_idx + run, "intercept": low, "factor1": factor}, index=[0])
+        extra = notes.assign(**{P.RATER_IDX: next_idx + run, RatingCols.HELPFUL_NUM: 1.0})
+        both = pd.concat([rows, extra], ignore_index=True)
+        refit = LocalRatings(both, pd.concat([used, pseudo], ignore_index=True), local.global_intercept)
+        runs.append(frozen_notes(refit, np.ones(len(both), dtype=bool), _refit_config(cfg, ratio)))
+    table = pd.DataFrame({NOTE_ID: runs[0][NOTE_ID].to_numpy()})
+    for col in (P.NOTE_INTERCEPT, "internalNoteFactor1"):
+        # Every run has every note, in the same (dense id) order.
+        values = np.column_stack([r[col].to_numpy(float) for r in runs])
+        table[f"{col}_min"], table[f"{col}_median"] = values.min(axis=1), np.median(values, axis=1)
+        table[f"{col}_max"], table[f"{col}_refit_orig"] = values.max(axis=1), values[:, 0]
+    return params_frame(spark, table, f"{NOTE_ID} bigint", [c for c in table.columns if c != NOTE_ID])
