@@ -5,7 +5,7 @@ subsets of the model's ratings (without high-volume raters, without correlated r
 population-sampled) and makes its main fit on all of them. Each subset goes through the same
 final-round selection: notes with >= 5 of the subset's ratings, raters above the helpfulness
 threshold with prescoring parameters. On the Spark path every subset is its own selection,
-collect, solve and table: a dozen Spark jobs each. When the model is small enough for its MF
+collect, solve and table, each with Spark jobs of its own. When the model is small enough for its MF
 to run in memory (mf.engine settled to "worker"), the model's ratings are collected once,
 with one flag per subset, and every estimate is computed from those arrays with the same
 kernels: `LocalProblem.solve` for the frozen-rater MF, `gaussian.score_rows` for the Gaussian
