@@ -137,6 +137,8 @@ def _fit_in_worker(ratings: DataFrame, cfg: MFConfig, note_init: DataFrame | Non
     fitted = run_in_worker(ratings, cfg, note_init=note_init, rater_init=rater_init,
                            global_intercept_init=global_intercept_init)
     meta = fitted.where(F.col(SIDE) == "meta").first()
+    if meta is None:  # the UDF had no group to run: an empty input, as the other engines refuse
+        raise ValueError("no ratings to fit")
     return MFResult(
         notes=params_of(fitted, "note", cfg),
         raters=params_of(fitted, "rater", cfg),

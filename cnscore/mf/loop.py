@@ -6,6 +6,7 @@ weights, sse and res are weighted sums)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -75,7 +76,41 @@ def sweep_objective(problem, notes, raters, sse: float, mu: float) -> float:
 
 def run_sweeps(problem, raters: pd.DataFrame, mu: float) -> SweepOutcome:
     """Alternate note and rater half-steps from `raters` until the relative change of the loss
-    is below cfg.tolerance or cfg.max_sweeps; then apply the sign rule if configured."""
+    is below cfg.tolerance or cfg.max_sweeps; then apply the sign rule if configured.
+
+    With a diamond term (w_d |i f| on notes) the fit first converges without it, then goes on
+    with it from there (`_without_diamond`). Started directly, exact ALS from small random
+    rater factors stalls at f = 0: each note's best factor under the kink of |i f| is 0 while
+    the raters' factors are small, and then every rater's best factor is 0 too. The reference's
+    gradient descent moves all parameters at once from intercepts of 0, where the term is
+    still flat, and finds the factors (group 14 at 1M ratings: train MSE 0.092 from the warm-up
+    and 0.0918 in the reference, 0.160 with every factor 0 without it).
+    """
+    earlier: tuple[float, ...] = ()
+    if problem.weights.note[2] > 0:
+        warm = _without_diamond(problem, raters, mu)
+        raters, mu, earlier = warm.raters, warm.mu, warm.history
+    outcome = _sweep(problem, raters, mu)
+    notes, raters = outcome.notes, outcome.raters
+    if problem.cfg.flip_factors:
+        k = problem.cfg.num_factors
+        flips = flip_signs(raters, k)
+        notes, raters = apply_flips(notes, flips, k), apply_flips(raters, flips, k)
+    return SweepOutcome(notes, raters, outcome.mu, outcome.sse, earlier + outcome.history, outcome.converged)
+
+
+def _without_diamond(problem, raters: pd.DataFrame, mu: float) -> SweepOutcome:
+    """The fit with the diamond weight set to 0 (the problem's weights are restored after)."""
+    full = problem.weights
+    problem.weights = dataclasses.replace(full, note=(full.note[0], full.note[1], 0.0))
+    try:
+        log.info("diamond term: warm-up fit without it")
+        return _sweep(problem, raters, mu)
+    finally:
+        problem.weights = full
+
+
+def _sweep(problem, raters: pd.DataFrame, mu: float) -> SweepOutcome:
     cfg = problem.cfg
     history: list[float] = []
     converged, started = False, time.time()
@@ -94,7 +129,4 @@ def run_sweeps(problem, raters: pd.DataFrame, mu: float) -> SweepOutcome:
             break
     if not converged:
         log.warning("ALS stopped at max_sweeps=%d before tolerance %g", cfg.max_sweeps, cfg.tolerance)
-    if cfg.flip_factors:
-        flips = flip_signs(raters, cfg.num_factors)
-        notes, raters = apply_flips(notes, flips, cfg.num_factors), apply_flips(raters, flips, cfg.num_factors)
     return SweepOutcome(notes, raters, mu, sse, tuple(history), converged)

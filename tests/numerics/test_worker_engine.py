@@ -101,3 +101,10 @@ def test_bad_engine_settings_are_refused():
         MFConfig(engine="gpu")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="worker_max_ratings"):
         MFConfig(worker_max_ratings=0)
+
+
+def test_an_empty_input_is_refused_by_both_engines(dense):
+    empty = dense.limit(0)
+    for engine in ("worker", "distributed"):
+        with pytest.raises(ValueError, match="no ratings to fit"):
+            fit_mf(empty, replace(BASE, engine=engine))

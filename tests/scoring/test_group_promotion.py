@@ -36,6 +36,7 @@ import pytest
 
 from cnscore import schemas
 from cnscore.config import ConfigError, ScoreConfig
+from cnscore.mf import normalized_loss
 from cnscore.scoring import multi_model
 from cnscore.scoring.multi_model import FAILED, SCORED, SKIPPED, combine_outputs, combine_raters, run_models
 from cnscore.scoring.outputs import post_score
@@ -49,10 +50,12 @@ DAY = 86_400_000
 MISLEADING = "MISINFORMED_OR_POTENTIALLY_MISLEADING"
 TARGET, CONTROL = 9_001, 9_002
 CORE_GROUP, SMALL_GROUP, TINY_GROUP, FAILING_GROUP, TRIAL_GROUP = 13, 1, 2, 3, 14
-TRIAL_NOTES = 7_000  # group 14's bridging notes 7000-7004, one-sided 7100-7104, bad 7200-7204
+TRIAL_NOTES = 7_000  # group 14's bridging notes 7000-7004, one-sided 7100-7119, bad 7200-7204
+TRIAL_ONE_SIDED = 20
 KINDS = ("bridging", "one_sided", "bad")  # the kinds of `_Planted.community`, in note-id order
 OUTSIDE_NOT_HELPFUL = 5  # core raters' Not Helpful ratings on the target and control notes
 GROUP_NOT_HELPFUL = 3  # group members' Not Helpful ratings on the target
+REFITS: list[int] = []  # ratings per call of the normalized loss's final-scoring refit, in the `multi` run
 SPECS = load_models_file(Path(__file__).resolve().parents[2] / "conf" / "models.yml")
 
 
@@ -88,15 +91,21 @@ class _Planted:
                              "helpfulInformative": int(helpful), "helpfulClear": int(helpful),
                              "notHelpfulMissingKeyPoints": flagged, "notHelpfulOffTopic": flagged})
 
-    def community(self, first_id: int, camps: tuple[list[str], list[str]], per_kind: int, per_note: int) -> None:
-        """Bridging, one-sided and bad notes rated inside one community (its two camps)."""
+    def community(self, first_id: int, camps: tuple[list[str], list[str]], per_kind: int, per_note: int,
+                  *, one_sided: int | None = None, both_camps: bool = False) -> None:
+        """Bridging, one-sided and bad notes rated inside one community (its two camps).
+
+        one_sided: how many one-sided notes (default per_kind); both_camps: every other one is
+        liked by the second camp instead of the first.
+        """
         members = camps[0] + camps[1]
         for k, kind in enumerate(KINDS):
-            for j in range(per_kind):
+            for j in range(one_sided or per_kind if kind == "one_sided" else per_kind):
                 note_id, created = first_id + 100 * k + j, NOW - 5 * DAY + j * 60_000
                 self.note(note_id, created)
+                fans = camps[j % 2] if both_camps else camps[0]
                 for rater in self.rng.choice(members, size=per_note, replace=False):
-                    p = {"bridging": 0.9, "bad": 0.1}.get(kind, 0.9 if rater in camps[0] else 0.1)
+                    p = {"bridging": 0.9, "bad": 0.1}.get(kind, 0.9 if rater in fans else 0.1)
                     self.rate(note_id, created, rater, self.rng.random() < p)
 
 
@@ -125,9 +134,12 @@ def planted_tables(spark, seed: int = 11):
         for rater in tiny:
             p.rate(note_id, created, rater, True)
     # Group 14's community, drawn from its own generator: the rows above stay as they were.
+    # Its one-sided notes (ten per camp) make the factor the camps' axis. With one-sided notes
+    # of one camp only, the trial's weak factor penalties make a factor shared by all raters
+    # the cheaper way to say "helpful" (in the reference's MF too): intercepts near 0.
     trial = _Planted(seed=5)
     trial.community(TRIAL_NOTES, (trial.raters("NA", 10, TRIAL_GROUP), trial.raters("NB", 10, TRIAL_GROUP)),
-                    per_kind=5, per_note=16)
+                    per_kind=5, per_note=16, one_sided=TRIAL_ONE_SIDED, both_camps=True)
     p.notes += trial.notes
     p.ratings += trial.ratings
     p.groups.update(trial.groups)
@@ -163,9 +175,16 @@ def multi(spark):
             raise RuntimeError("planted failure")
         return real(prepared, mf, cfg, **kwargs)
 
+    refit = normalized_loss.refit_final
+
+    def counted_refit(ratings, raters, cfg):
+        REFITS.append(ratings.count())
+        return refit(ratings, raters, cfg)
+
     cfg = ScoreConfig()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(multi_model, "score_prepared", score_or_fail)
+        patch.setattr(normalized_loss, "refit_final", counted_refit)
         run = run_models(tables, [core, group, tiny, failing, trial], cfg.mf, cfg.coordination)
     outputs = post_score(run.core, tables, NOW, cfg.scoring, specs=run.specs,
                          model_notes=combine_outputs(run.outcomes, run.core.history),
@@ -344,24 +363,32 @@ def test_group_14_scores_its_notes_with_the_normalized_loss(multi):
     outcome = _trial(run)
     assert outcome.state == SCORED, outcome.reason
     notes = outcome.run.scored_notes.toPandas().set_index("noteId")
-    assert outcome.notes_output == len(notes) == 15
+    assert outcome.notes_output == len(notes) == 10 + TRIAL_ONE_SIDED
     assert notes.internalNoteIntercept.notna().all()
-    # Bridging notes (liked by both camps) come out above the bad notes (disliked by both). Some
-    # intercepts are exactly 0: the trial's strong diamond penalty (|i_n * f_n|) puts them there.
+    # Bridging notes (liked by both camps) come out above the bad notes (disliked by both), and
+    # the one-sided notes' camp split is in their factors. The trial's strong diamond penalty
+    # (|i_n * f_n|) puts many notes' intercept or factor at exactly 0.
     bridging = notes.loc[notes.index < TRIAL_NOTES + 100, "internalNoteIntercept"]
     bad = notes.loc[notes.index >= TRIAL_NOTES + 200, "internalNoteIntercept"]
     assert len(bridging) == len(bad) == 5
     assert bridging.mean() > 0.1 > 0 > bad.mean()
+    one_sided = notes.index.to_series().between(TRIAL_NOTES + 100, TRIAL_NOTES + 199)
+    factor = notes.internalNoteFactor1.abs()
+    assert factor[one_sided].mean() > 0.3 > factor[notes.index < TRIAL_NOTES + 100].mean()
     assert (scored.loc[notes.index].modelingGroup == TRIAL_GROUP).all()
 
 
 def test_group_14_final_scoring_refits_the_raters_it_reads(multi):
-    """The reference's round 2 is a fresh model: final scoring's "frozen" raters move (§3.9),
-    and the note statistics and rater output use the refitted ones."""
+    """The reference's round 2 is a fresh model: final scoring trains the raters it reads
+    again (§3.9; refit_final, whose own test shows raters and mu moving), and the note
+    statistics and rater output use the refitted ones. Here final scoring has prescoring's
+    ratings and its raters' factor signs, hence the same weights and objective: the refit
+    lands back on prescoring's raters."""
     run = _trial(multi[0]).run
+    assert REFITS and all(n > 0 for n in REFITS)  # only the trial has a normalized loss
     key = ["raterParticipantId", "internalRaterIntercept"]
     prescoring = run.prescoring.second_round.raters.select(*key).toPandas().set_index(key[0])
     final = run.final.final_raters.select(*key).toPandas().set_index(key[0])
     assert len(final) > 0 and set(final.index) <= set(prescoring.index)
     moved = (final[key[1]] - prescoring.loc[final.index, key[1]]).abs()
-    assert moved.max() > 1e-6
+    assert moved.max() < 1e-4
