@@ -106,7 +106,7 @@ def reference_lines(reference: ReferenceTime, where: str, models: set[str], tota
     if same is None:
         return [*lines, f"no per-scorer times: speed-up {reference.total / total:.1f}x against its whole run, "
                         f"which ran every scorer it has (compare with --set models.run=all)"]
-    others = sorted(set(reference.scorer_seconds or {}) - models)
+    others = set(reference.scorer_seconds) - models  # known: `same` is not None
     return [*lines,
             f"  of which the {len(models)} models run here: {same:.1f} s (without its {len(others)} other scorers, "
             f"{reference.total - same - reference.side_model_seconds:.1f} s, and pflip/pCRH, "

@@ -30,7 +30,7 @@ from pyspark.sql import functions as F
 from cnscore.columns import ParamCols, factor_cols
 from cnscore.config import MFConfig
 from cnscore.mf.init import random_params, warm_params, xavier_bound
-from cnscore.mf.local import LocalProblem
+from cnscore.mf.local import solve_notes_frozen
 from cnscore.mf.loop import sweep_objective
 from cnscore.mf.qsmf import fit_problem
 from cnscore.mf.spark_problem import SparkProblem, param_schema
@@ -194,9 +194,8 @@ def _frozen_in_memory(ratings: DataFrame, raters: DataFrame, rater_cols: list[st
     frame = frame[frame[RATER].isin(params[RATER])]
     if frame.empty:
         raise ValueError("no ratings to fit")
-    problem = LocalProblem(frame[RATER].to_numpy(), frame[NOTE].to_numpy(), frame[LABEL].to_numpy(), cfg)
-    params = params[params[RATER].isin(problem.present[RATER])]
-    notes = problem.solve(NOTE, params, global_intercept)
+    problem, notes, params = solve_notes_frozen(frame[RATER].to_numpy(), frame[NOTE].to_numpy(),
+                                                frame[LABEL].to_numpy(), params, global_intercept, cfg)
     cols = [NOTE, "intercept", *factor_cols("factor", cfg.num_factors)]
     notes_df = ratings.sparkSession.createDataFrame(notes[cols], schema=param_schema(NOTE, cfg.num_factors))
     return _frozen_result(problem, notes, params, raters, global_intercept, notes_df)

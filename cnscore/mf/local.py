@@ -106,6 +106,19 @@ class LocalProblem:
         return float(np.sum((self.label - pred) ** 2))
 
 
+def solve_notes_frozen(rater: np.ndarray, note: np.ndarray, label: np.ndarray, rater_params: pd.DataFrame,
+                       global_intercept: float, cfg: MFConfig) -> tuple[LocalProblem, pd.DataFrame, pd.DataFrame]:
+    """The frozen-rater refit in memory: one note half-step with the raters (raterIdx,
+    intercept, factor1..k) and mu held fixed. Every rating's rater must be in rater_params.
+
+    Returns (the problem, the solved notes as `LocalProblem.solve` gives them, the rater
+    parameters of the raters present).
+    """
+    problem = LocalProblem(rater, note, label, cfg)
+    used = rater_params[rater_params[RATER].isin(problem.present[RATER])]
+    return problem, problem.solve(NOTE, used, global_intercept), used
+
+
 def check_rating_weights(weight: np.ndarray, cfg: MFConfig) -> np.ndarray:
     """Rating weights must be finite and >= 0, and the weighted loss exists for standard MF only."""
     if cfg.model != "standard":

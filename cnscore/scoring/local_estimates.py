@@ -8,7 +8,7 @@ threshold with prescoring parameters. On the Spark path every subset is its own 
 collect, solve and table, each with Spark jobs of its own. When the model is small enough for its MF
 to run in memory (mf.engine settled to "worker"), the model's ratings are collected once,
 with one flag per subset, and every estimate is computed from those arrays with the same
-kernels: `LocalProblem.solve` for the frozen-rater MF, `gaussian.score_rows` for the Gaussian
+kernels: `mf.local.solve_notes_frozen` for the frozen-rater MF, `gaussian.score_rows` for the Gaussian
 scorer. Rows are put in dense-id order first, so results do not depend on partitioning.
 """
 
@@ -24,7 +24,7 @@ from pyspark.sql import functions as F
 
 from cnscore.columns import IdMapCols, ParamCols, RatingCols, factor_cols
 from cnscore.config import MFConfig
-from cnscore.mf.local import LocalProblem
+from cnscore.mf.local import solve_notes_frozen
 from cnscore.scoring.collect import Collected, params_frame
 from cnscore.scoring.counts import FINAL_MIN_RATINGS_PER_NOTE
 from cnscore.scoring.fits import rater_engine_params
@@ -98,10 +98,8 @@ def frozen_notes(local: LocalRatings, kept: np.ndarray, cfg: MFConfig) -> pd.Dat
     """noteId, internalNoteIntercept, internalNoteFactor1 of the frozen-rater refit on the
     kept rows (`cnscore.mf.als.fit_notes_frozen`, same solve)."""
     rows = local.rows[kept]
-    problem = LocalProblem(rows[P.RATER_IDX].to_numpy(), rows[P.NOTE_IDX].to_numpy(),
-                           rows[HELPFUL_NUM].to_numpy(), cfg)
-    params = local.rater_params[local.rater_params[P.RATER_IDX].isin(problem.present[P.RATER_IDX])]
-    notes = problem.solve(P.NOTE_IDX, params, local.global_intercept)
+    _, notes, _ = solve_notes_frozen(rows[P.RATER_IDX].to_numpy(), rows[P.NOTE_IDX].to_numpy(),
+                                     rows[HELPFUL_NUM].to_numpy(), local.rater_params, local.global_intercept, cfg)
     note_ids = rows.groupby(P.NOTE_IDX, sort=False)[NOTE_ID].first()
     return pd.DataFrame({NOTE_ID: note_ids.reindex(notes[P.NOTE_IDX]).to_numpy(np.int64),
                          INTERCEPT: notes["intercept"].to_numpy(float),

@@ -127,12 +127,14 @@ def pseudo_rater_bounds_local(local: LocalRatings, selected: np.ndarray, cfg: MF
     used = local.rater_params[local.rater_params[P.RATER_IDX].isin(np.unique(rows[P.RATER_IDX]))]
     num_ratings, notes = len(rows), rows.drop_duplicates(P.NOTE_IDX)[[P.NOTE_IDX, NOTE_ID]]
     num_notes, next_idx = len(notes), int(used[P.RATER_IDX].max()) + 1
-    low, high = float(used["intercept"].min()), (float(used["factor1"].min()), float(used["factor1"].max()))
+    min_intercept = float(used["intercept"].min())
+    min_factor, max_factor = float(used["factor1"].min()), float(used["factor1"].max())
     runs = [frozen_notes(LocalRatings(rows, used, local.global_intercept), np.ones(num_ratings, dtype=bool),
                          _refit_config(cfg, num_ratings / num_notes))]
     ratio = (num_ratings + num_notes) / num_notes
-    for run, factor in enumerate((high[0], 0.0, high[1])):
-        pseudo = pd.DataFrame({P.RATER_IDX: next_idx + run, "intercept": low, "factor1": factor}, index=[0])
+    for run, factor in enumerate((min_factor, 0.0, max_factor)):
+        pseudo = pd.DataFrame({P.RATER_IDX: next_idx + run, "intercept": min_intercept, "factor1": factor},
+                              index=[0])
         extra = notes.assign(**{P.RATER_IDX: next_idx + run, RatingCols.HELPFUL_NUM: 1.0})
         both = pd.concat([rows, extra], ignore_index=True)
         refit = LocalRatings(both, pd.concat([used, pseudo], ignore_index=True), local.global_intercept)
